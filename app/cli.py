@@ -1,0 +1,150 @@
+"""``chargeback-desk``: serve, migrate, worker, demo, create-platform-key."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from alembic.config import Config
+
+from alembic import command
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_ENV = Path("var/demo.env")
+DEMO_SELLER_EMAIL = "demo-seller@demo-shop.example"
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    return cfg
+
+
+def migrate(_: argparse.Namespace | None = None) -> None:
+    """Upgrade the database to the newest schema."""
+    command.upgrade(alembic_config(), "head")
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app.core.config import Settings
+
+    settings = Settings()
+    if settings.platform_api_key is None:
+        logging.getLogger("chargeback_desk").warning(
+            "PLATFORM_API_KEY is unset: platform operations will be refused"
+        )
+    uvicorn.run(
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=not args.no_access_log,
+    )
+
+
+def worker(_: argparse.Namespace) -> None:
+    """Deliver the outbox and run the sweeps until SIGTERM/SIGINT."""
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.core.logging import configure_logging
+    from app.notify.dispatcher import Dispatcher
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    dispatcher = Dispatcher(make_engine(settings), settings)
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
+    try:
+        dispatcher.loop()
+    except KeyboardInterrupt:
+        dispatcher.stop()
+
+
+def create_platform_key(_: argparse.Namespace) -> None:
+    print("pk_" + secrets.token_urlsafe(32))
+
+
+def _demo_seller() -> tuple[str, str]:
+    """Create (once) the demo seller; give it a fresh API key each run. Returns (seller_id, key)."""
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.models.seller import ApiKeyCreate, Seller, SellerCreate
+    from app.services import sellers
+
+    settings = Settings()
+    engine = make_engine(settings)
+    with Session(engine, expire_on_commit=False) as session:
+        seller_id = session.execute(
+            select(col(Seller.id)).where(col(Seller.email) == DEMO_SELLER_EMAIL)
+        ).scalar()
+        if seller_id is None:
+            data = SellerCreate(
+                name="Demo Shop", email=DEMO_SELLER_EMAIL, country="CN", timezone="Asia/Shanghai"
+            )
+            seller_id = sellers.create_seller(session, settings, data).id
+        key = sellers.create_api_key(session, seller_id, ApiKeyCreate(name="demo")).key
+    engine.dispose()
+    return seller_id, key
+
+
+def demo(args: argparse.Namespace) -> None:
+    """Migrate, create a demo seller and keys, print them, and serve on 127.0.0.1:8000."""
+    os.environ.setdefault("PLATFORM_API_KEY", "pk_" + secrets.token_urlsafe(32))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    migrate()
+    seller_id, seller_key = _demo_seller()
+    base = f"http://{args.host}:{args.port}"
+    lines = [
+        f"export BASE={base}",
+        f"export PLATFORM_KEY={os.environ['PLATFORM_API_KEY']}",
+        f"export SELLER_ID={seller_id}",
+        f"export SELLER_KEY={seller_key}",
+    ]
+    DEMO_ENV.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_ENV.write_text("\n".join(lines) + "\n")
+    DEMO_ENV.chmod(0o600)
+    bar = "=" * 72
+    print(
+        f"\n{bar}\nChargeback Desk demo: {base}  (docs: {base}/docs)\n\n"
+        + "\n".join(lines)
+        + f"\n\nThese lines are also in {DEMO_ENV} (source it in another terminal).\n{bar}\n",
+        flush=True,
+    )
+    serve(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="chargeback-desk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, helptext in (
+        ("serve", serve, "serve the API (uvicorn)"),
+        ("demo", demo, "migrate, create a demo seller and keys, and serve"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--no-access-log", action="store_true")
+        p.set_defaults(func=func)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=migrate)
+    sub.add_parser("worker", help="deliver notifications and run sweeps").set_defaults(func=worker)
+    sub.add_parser("create-platform-key", help="print a new random platform key").set_defaults(
+        func=create_platform_key
+    )
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

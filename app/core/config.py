@@ -1,0 +1,84 @@
+"""Settings from environment variables (and an optional ``.env``); names fixed by the API contract."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.domain.calendar import WorkingCalendar, build_calendar
+
+
+def _parse_dates(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./var/chargeback-desk.db"
+    database_pool_size: int = Field(default=40, ge=1, description="Connections kept open (PostgreSQL).")
+    evidence_storage_url: str = "file://./var/evidence"
+    s3_endpoint_url: str | None = None
+    platform_api_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "transaction_seller@notice.chargeback-desk.local"
+    appeal_mailbox: str = "chargeback@chargeback-desk.local"
+    sms_gateway_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    business_timezone: str = "Asia/Shanghai"
+    business_calendar: str = "CN"
+    business_holidays: Annotated[list[date], NoDecode] = []
+    business_workdays: Annotated[list[date], NoDecode] = []
+    appeal_window_working_days: int = Field(default=3, ge=1, le=60)
+    reminder_hours_before_deadline: int = Field(default=24, ge=1, le=240)
+
+    max_evidence_file_bytes: int = 10_485_760
+    max_evidence_case_bytes: int = 52_428_800
+    max_package_pages: int = 19
+    password_min_length: int = 15
+
+    dispatch_in_process: bool = True
+    dispatch_poll_seconds: float = Field(default=2.0, gt=0)
+    dispatch_max_attempts: int = Field(default=8, ge=1)
+    webhook_allow_private_urls: bool = False
+    rate_limit_storage_url: str = "memory://"
+    forwarded_allow_ips: str = "127.0.0.1"
+    max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
+    clock_skew_seconds: int = Field(default=300, ge=0)
+    log_level: str = "INFO"
+
+    _split_dates = field_validator("business_holidays", "business_workdays", mode="before")(_parse_dates)
+
+    @field_validator("business_calendar")
+    @classmethod
+    def _upper_country(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        return build_calendar(
+            self.business_timezone,
+            self.business_calendar or None,
+            self.business_holidays,
+            self.business_workdays,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

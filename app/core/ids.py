@@ -1,0 +1,24 @@
+"""Opaque, time-ordered identifiers with a type prefix (``cb_01J…``)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+
+
+def new_id(prefix: str) -> str:
+    """A ULID-shaped id: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{prefix}_{''.join(reversed(chars))}"
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    """True when ``value`` looks like an id of this type (cheap shape check before a query)."""
+    body = value[len(prefix) + 1 :]
+    return value.startswith(prefix + "_") and len(body) == 26 and all(c in _ALPHABET for c in body)

@@ -1,0 +1,136 @@
+"""Business errors with stable codes.
+
+Each error belongs to a family (not found, conflict, invalid input, ...). Only
+``app.core.errors`` turns a family into an HTTP status and a problem+json body;
+nothing here knows about HTTP. Codes are part of the public contract: never
+rename one, add a new class instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one input field, reported in a validation error."""
+
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of every business error; ``code`` is the stable machine-readable name."""
+
+    code: str = "error"
+    title: str = "Request failed"
+
+    def __init__(self, detail: str | None = None, *, errors: list[FieldProblem] | None = None) -> None:
+        self.detail = detail or self.title
+        self.errors = errors or []
+        super().__init__(self.detail)
+
+
+# Families -------------------------------------------------------------------
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Resource not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class InvalidInput(DomainError):
+    code = "validation_error"
+    title = "The request is not valid"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class TooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Content too large"
+
+
+class Gone(DomainError):
+    code = "gone"
+    title = "No longer available"
+
+
+class PreconditionFailed(DomainError):
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+# Specific errors named by the API contract ----------------------------------
+
+
+class AmountExceedsOrder(InvalidInput):
+    code = "amount_exceeds_order"
+    title = "Amount exceeds the order's unfrozen amount"
+
+
+class CaseClosed(Conflict):
+    code = "case_closed"
+    title = "The chargeback case is closed"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with a different request"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    title = "A request with this idempotency key is still being processed"
+
+
+class InvalidCredential(Unauthenticated):
+    code = "invalid_credential"
+    title = "Missing or invalid credential"
+
+
+class DuplicateChargeback(Conflict):
+    code = "duplicate_chargeback"
+    title = "A chargeback with this bank reference already exists for the order"
+
+
+class AppealExists(Conflict):
+    code = "appeal_exists"
+    title = "An appeal has already been filed for this chargeback case"
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+    title = "The chargeback case's response deadline has passed"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "The action is not allowed in the chargeback case's current status"

@@ -1,0 +1,146 @@
+"""The app factory: routers, error handlers, lifespan (engine, dispatcher), offline docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.core.config import Settings
+from app.core.db import make_engine
+from app.core.errors import Problem, install_error_handlers
+from app.core.logging import RequestIdMiddleware, configure_logging
+from app.notify.dispatcher import Dispatcher
+from app.routers import chargebacks, messages, orders, sellers, system
+
+DESCRIPTION = """
+Chargeback Desk records card chargebacks against marketplace orders, freezes the disputed funds,
+gives the seller a working-day deadline to appeal, and records the bank's ruling.
+
+**Auth**: `Authorization: Bearer <credential>` — the platform key, or a seller API key (`sk_…`).
+**Errors** are `application/problem+json` with a stable `code`.
+**Retries**: creating `POST`s accept `Idempotency-Key`. **Concurrency**: writes accept `If-Match`.
+"""
+
+_STATIC = Path(fastapi_offline.__file__).parent / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _summaries_from_docstrings(app: FastAPI) -> None:
+    for route in app.routes:
+        if isinstance(route, APIRoute) and not route.summary and route.description:
+            route.summary = route.description.strip().splitlines()[0].rstrip(".")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    settings.calendar  # noqa: B018 -- fail at start-up, not on the first notice, if the calendar is misconfigured
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None
+        if settings.dispatch_in_process:
+            dispatcher = Dispatcher(app.state.engine, settings)
+            dispatcher.start_background()
+        yield
+        if dispatcher is not None:
+            dispatcher.stop()
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Chargeback Desk",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        max_body_size=settings.max_json_body_bytes,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    for module in (system, sellers, orders, chargebacks, messages):
+        app.include_router(module.router)
+    _summaries_from_docstrings(app)
+    _install_docs(app)
+    _register_problem_schema(app)
+    return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    app.mount("/docs-static", StaticFiles(directory=_STATIC), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Chargeback Desk API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Chargeback Desk API",
+            redoc_js_url="/docs-static/redoc.standalone.js",
+            redoc_favicon_url="/docs-static/favicon.png",
+            with_google_fonts=False,
+        )
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for name, sub in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+        ):
+            components.setdefault(name, sub)
+        components["Problem"].pop("$defs", None)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "Platform key or seller API key"}
+        }
+        schema["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> FastAPI:
+    # ``app.main:app`` for uvicorn, built on first access so importing this module has no side effects.
+    global _app
+    if name != "app":
+        raise AttributeError(name)
+    if _app is None:
+        _app = create_app()
+    return _app

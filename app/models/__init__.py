@@ -1,0 +1,21 @@
+"""Table models and their schemas; importing this package registers every table on the metadata."""
+
+from app.models.base import metadata
+from app.models.chargeback import CaseEvent, Chargeback
+from app.models.idempotency import IdempotencyRecord
+from app.models.message import Message
+from app.models.order import Order
+from app.models.outbox import OutboxMessage
+from app.models.seller import ApiKey, Seller
+
+__all__ = [
+    "ApiKey",
+    "CaseEvent",
+    "Chargeback",
+    "IdempotencyRecord",
+    "Message",
+    "Order",
+    "OutboxMessage",
+    "Seller",
+    "metadata",
+]

@@ -1,0 +1,58 @@
+"""Validated field types shared by request and response schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
+
+from app.core.clock import rfc3339
+from app.domain.money import is_currency
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not is_currency(code):
+        raise ValueError("must be an ISO 4217 currency code such as EUR or USD")
+    return code
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _timezone(value: str) -> str:
+    if value not in _ZONES:
+        raise ValueError("must be an IANA time zone such as Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/Berlin") from None
+    return value
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE")
+    return code
+
+
+_ZONES = available_timezones()
+
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
+EmailAddress = Annotated[
+    str, Field(max_length=254, examples=["orders@acme-shop.example"]), AfterValidator(_email)
+]
+TimeZoneName = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_timezone)]
+CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]), AfterValidator(_country)]
+# Up to 10^13 minor units: more than any card transaction, small enough for every database integer.
+AmountMinor = Annotated[int, Field(gt=0, le=10_000_000_000_000, examples=[12999], strict=True)]
+UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
+AwareTimestamp = Annotated[AwareDatetime, PlainSerializer(rfc3339, return_type=str)]

@@ -1,0 +1,154 @@
+"""The dispatcher: delivers the outbox (with retries and back-off) and runs the case sweeps.
+
+It runs in the API process by default (``DISPATCH_IN_PROCESS``) or as ``chargeback-desk worker``
+processes. Messages are claimed with a lease: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so
+workers never take the same message at the same time; on SQLite claims are serialised by the
+database's single writer. A delivery is marked done only by the holder of the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine, or_, select, update
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.core.db import begin_write
+from app.models.outbox import OutboxMessage
+from app.notify.channels import ChannelDisabled, DeliveryError, send_email, send_sms
+from app.services import chargebacks
+
+log = logging.getLogger("chargeback_desk.dispatcher")
+
+LEASE = timedelta(minutes=2)
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=2)
+
+
+def backoff(attempts: int, jitter: float) -> timedelta:
+    """30 s, 1 min, 2 min … capped at 2 h; ``jitter`` in [0, 1) spreads retries by up to 20 %."""
+    delay: timedelta = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    return delay * (1 + 0.2 * jitter)
+
+
+def claim(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Take up to ``limit`` due messages under a lease."""
+    begin_write(session)
+    q = (
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+        )
+        .order_by(col(OutboxMessage.next_attempt_at))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = list(session.execute(q).scalars())
+    for row in rows:
+        row.locked_until = now + LEASE
+        row.attempts += 1
+    session.commit()
+    return rows
+
+
+def _finish(session: Session, msg: OutboxMessage, values: dict[str, object]) -> None:
+    begin_write(session)
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == msg.id, col(OutboxMessage.locked_until) == msg.locked_until)
+        .values(locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, settings: Settings, batch: int = 20) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.batch = batch
+        self.http = httpx.Client(timeout=10.0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def deliver(self, msg: OutboxMessage) -> None:
+        if msg.channel == "email":
+            send_email(msg, self.settings)
+        elif msg.channel == "sms":
+            send_sms(msg, self.settings, self.http)
+        else:
+            raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
+
+    def run_once(self) -> int:
+        """Run the sweeps, then deliver one batch of due messages; returns how many were handled."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            chargebacks.expire_due(session, self.settings)
+            chargebacks.remind_due(session, self.settings)
+            messages = claim(session, utcnow(), self.batch)
+            for msg in messages:
+                try:
+                    self.deliver(msg)
+                except ChannelDisabled as exc:
+                    log.info("%s kept in the outbox, not sent (%s): id=%s", msg.channel, exc, msg.id)
+                    _finish(session, msg, {"status": "held", "last_error": str(exc)})
+                except DeliveryError as exc:
+                    final = exc.permanent or msg.attempts >= self.settings.dispatch_max_attempts
+                    log.warning(
+                        "delivery failed id=%s channel=%s attempt=%s: %s",
+                        msg.id,
+                        msg.channel,
+                        msg.attempts,
+                        exc,
+                    )
+                    _finish(
+                        session,
+                        msg,
+                        {
+                            "status": "failed" if final else "pending",
+                            "last_error": str(exc)[:1000],
+                            "next_attempt_at": utcnow() + backoff(msg.attempts, random.random()),
+                        },
+                    )
+                else:
+                    _finish(session, msg, {"status": "sent", "sent_at": utcnow(), "last_error": None})
+            return len(messages)
+
+    def run_until_idle(self, max_rounds: int = 50) -> int:
+        """Deliver until nothing is due (tests and the demo use this)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = self.run_once()
+            total += handled
+            if handled == 0:
+                break
+        return total
+
+    def loop(self) -> None:
+        log.info("dispatcher started (poll every %.1fs)", self.settings.dispatch_poll_seconds)
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() >= self.batch
+            except Exception:
+                log.exception("dispatcher round failed")
+                busy = False
+            if not busy:
+                self._stop.wait(self.settings.dispatch_poll_seconds)
+
+    def start_background(self) -> None:
+        self._thread = threading.Thread(target=self.loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self.http.close()

@@ -1,0 +1,111 @@
+"""What the seller reads: message-centre entries and emails, written for a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    seller_name: str
+    order_label: str  # the marketplace's order number, else our id
+    amount: str  # "129.99 EUR"
+    reason_title: str
+    reason_explanation: str
+    reason_code: str
+    bank_reference: str
+    case_id: str
+    respond_by_local: datetime
+    timezone: str
+    working_days: int
+    case_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    kind: str
+    title: str
+    body: str
+
+
+def format_amount(amount_minor: int, currency: str, exponent: int = 2) -> str:
+    if exponent == 0:
+        return f"{amount_minor} {currency}"
+    whole, frac = divmod(amount_minor, 10**exponent)
+    return f"{whole}.{frac:0{exponent}d} {currency}"
+
+
+def _deadline(f: CaseFacts) -> str:
+    return f.respond_by_local.strftime("%A %d %B %Y, 23:59") + f" ({f.timezone} time)"
+
+
+def case_opened(f: CaseFacts) -> Rendered:
+    title = f"Chargeback on order {f.order_label}: respond by {f.respond_by_local:%d %b %Y}"
+    body = f"""Hello {f.seller_name},
+
+a buyer's bank has disputed a payment, and {f.amount} of order {f.order_label} is now frozen.
+
+What the bank says: {f.reason_title} (reason code {f.reason_code}).
+{f.reason_explanation}
+
+You have until {_deadline(f)} to appeal: {f.working_days} working days, counting today.
+
+What to do next:
+  1. Open the case: {f.case_url}
+  2. Upload your evidence (for example proof of delivery, the original listing, refund proof or
+     your messages with the buyer). The case page lists what is still missing.
+  3. Submit one appeal with a short statement before the deadline.
+
+If you do not appeal in time, the chargeback stands and the frozen amount is debited.
+If the buyer is right, you can accept the chargeback instead.
+
+Case {f.case_id} · bank reference {f.bank_reference}
+"""
+    return Rendered("chargeback_received", title, body)
+
+
+def reminder(f: CaseFacts) -> Rendered:
+    title = f"Reminder: appeal the chargeback on order {f.order_label} by {f.respond_by_local:%d %b %Y}"
+    body = f"""Hello {f.seller_name},
+
+the appeal window for the chargeback on order {f.order_label} ({f.amount}) closes in less than
+24 hours: {_deadline(f)}.
+
+Reason: {f.reason_title} (reason code {f.reason_code}).
+
+Open the case, add your evidence and submit your appeal: {f.case_url}
+Without an appeal the chargeback stands and the frozen amount is debited.
+
+Case {f.case_id} · bank reference {f.bank_reference}
+"""
+    return Rendered("appeal_reminder", title, body)
+
+
+_OUTCOMES = {
+    "won": ("You won the chargeback", "The bank ruled in your favour. The frozen amount is released to you."),
+    "lost": ("You lost the chargeback", "The bank ruled for the buyer. The frozen amount has been debited."),
+    "accepted": ("Chargeback accepted", "You accepted the chargeback. The frozen amount has been debited."),
+    "expired": (
+        "Appeal window closed",
+        "The appeal window closed without an appeal, so the chargeback stands. "
+        "The frozen amount has been debited.",
+    ),
+}
+
+
+def case_closed(f: CaseFacts, outcome: str, note: str | None, at: datetime) -> Rendered:
+    headline, meaning = _OUTCOMES[outcome]
+    title = f"{headline}: order {f.order_label}"
+    extra = f"\nThe bank's note: {note}\n" if note else ""
+    body = f"""Hello {f.seller_name},
+
+{headline.lower()} on order {f.order_label} ({f.amount}), decided {at:%d %b %Y}.
+{meaning}
+{extra}
+Reason disputed: {f.reason_title} (reason code {f.reason_code}).
+Case: {f.case_url}
+
+Case {f.case_id} · bank reference {f.bank_reference}
+"""
+    return Rendered(f"chargeback_{outcome}", title, body)

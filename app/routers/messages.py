@@ -1,0 +1,46 @@
+"""The seller's message centre."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from app.core.errors import error_responses
+from app.dependencies import SellerCaller, SessionDep
+from app.domain import errors as e
+from app.models.message import MessagePublic
+from app.routers.support import json_response
+from app.services import messages
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+_AUTH = (e.InvalidCredential, e.Forbidden)
+
+
+class MessagePage(BaseModel):
+    data: list[MessagePublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+@router.get("", response_model=MessagePage, responses=error_responses(*_AUTH))
+def list_messages(
+    session: SessionDep,
+    caller: SellerCaller,
+    unread: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """List the seller's messages, newest first."""
+    data, next_cursor = messages.list_for(session, caller.require_seller(), unread, limit, cursor)
+    return json_response(MessagePage(data=data, next_cursor=next_cursor))
+
+
+@router.post(
+    "/{message_id}/read",
+    response_model=MessagePublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+def mark_message_read(message_id: str, session: SessionDep, caller: SellerCaller) -> Response:
+    """Mark a message as read."""
+    return json_response(messages.mark_read(session, caller.require_seller(), message_id))

@@ -1,0 +1,51 @@
+"""Orders and their fund details."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.errors import error_responses
+from app.dependencies import IdempotencyKey, PlatformCaller, SellerOrPlatform, SessionDep
+from app.domain import errors as e
+from app.models.order import OrderCreate, OrderPublic
+from app.routers.support import idempotent_create, json_response
+from app.services import orders
+from app.services.orders import ExternalRefTaken
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+_AUTH = (e.InvalidCredential, e.Forbidden)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderPublic,
+    responses=error_responses(
+        *_AUTH, e.NotFound, ExternalRefTaken, e.IdempotencyKeyReused, e.IdempotencyInProgress
+    ),
+)
+def create_order(
+    request: Request,
+    body: OrderCreate,
+    session: SessionDep,
+    caller: PlatformCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create an order (platform)."""
+    return idempotent_create(
+        request,
+        session,
+        caller,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda r: orders.create(session, body, r),
+    )
+
+
+@router.get(
+    "/{order_id}", response_model=OrderPublic, responses=error_responses(*_AUTH, e.NotFound, validation=False)
+)
+def get_order(order_id: str, session: SessionDep, caller: SellerOrPlatform) -> Response:
+    """Get an order with its fund details."""
+    order = orders.get_for(session, caller, order_id)
+    return json_response(orders.to_public(session, order), version=order.version)

@@ -1,0 +1,94 @@
+"""Sellers and their API keys (platform key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.errors import error_responses
+from app.dependencies import IdempotencyKey, PlatformCaller, SessionDep, SettingsDep
+from app.domain import errors as e
+from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
+from app.routers.support import idempotent_create, json_response
+from app.services import sellers
+
+router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
+_AUTH = (e.InvalidCredential, e.Forbidden)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SellerPublic,
+    responses=error_responses(*_AUTH, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+)
+def create_seller(
+    request: Request,
+    body: SellerCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: PlatformCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create a seller."""
+    return idempotent_create(
+        request,
+        session,
+        caller,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda r: sellers.create_seller(session, settings, body, r),
+    )
+
+
+@router.get("/{seller_id}", response_model=SellerPublic, responses=error_responses(*_AUTH, e.NotFound))
+def get_seller(seller_id: str, session: SessionDep, _: PlatformCaller) -> Response:
+    """Get a seller."""
+    return json_response(
+        SellerPublic.model_validate(sellers.get_seller(session, seller_id), from_attributes=True)
+    )
+
+
+@router.post(
+    "/{seller_id}/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=error_responses(*_AUTH, e.NotFound, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+)
+def create_api_key(
+    request: Request,
+    seller_id: str,
+    body: ApiKeyCreate,
+    session: SessionDep,
+    caller: PlatformCaller,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Create an API key for a seller (the key is shown once)."""
+    return idempotent_create(
+        request,
+        session,
+        caller,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda r: sellers.create_api_key(session, seller_id, body, r),
+    )
+
+
+@router.get(
+    "/{seller_id}/api-keys",
+    response_model=list[ApiKeyPublic],
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+def list_api_keys(seller_id: str, session: SessionDep, _: PlatformCaller) -> list[ApiKeyPublic]:
+    """List a seller's API keys (without their secrets)."""
+    return sellers.list_api_keys(session, seller_id)
+
+
+@router.delete(
+    "/{seller_id}/api-keys/{key_id}",
+    status_code=204,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+def revoke_api_key(seller_id: str, key_id: str, session: SessionDep, _: PlatformCaller) -> Response:
+    """Revoke an API key at once."""
+    sellers.revoke_api_key(session, seller_id, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,52 @@
+"""Small HTTP helpers shared by routers: idempotent creation and versioned responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app.security.credentials import Caller
+from app.services import idempotency
+from app.services.idempotency import Reservation
+
+JSON = "application/json"
+
+
+def json_response(model: BaseModel, status: int = 200, version: int | None = None) -> Response:
+    headers = {"ETag": f'"{version}"'} if version is not None else None
+    return Response(model.model_dump_json(), status_code=status, media_type=JSON, headers=headers)
+
+
+def idempotent_create(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    key: str | None,
+    body: Any,
+    create: Callable[[Reservation | None], BaseModel],
+    status: int = 201,
+) -> Response:
+    """Run a creating use case once per ``Idempotency-Key``; repeats get the first response back."""
+    if key is None:
+        return _plain(create(None), status)
+    fp = idempotency.fingerprint(request.method, request.url.path, body)
+    outcome = idempotency.reserve(session, caller.principal_id, key, fp)
+    if isinstance(outcome, idempotency.Replay):
+        return Response(
+            outcome.body, status_code=outcome.status, media_type=JSON, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        model = create(outcome)
+    except BaseException:
+        idempotency.release(session, outcome)
+        raise
+    return _plain(model, status)
+
+
+def _plain(model: BaseModel, status: int) -> Response:
+    version = getattr(model, "version", None)
+    return json_response(model, status, version if isinstance(version, int) else None)

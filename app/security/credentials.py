@@ -1,0 +1,57 @@
+"""One credential layer: every bearer credential resolves to a ``Caller``.
+
+Today: the platform key and seller API keys. User access tokens (accounts) resolve here too when
+they arrive, so routes depend on ``Caller`` and never on how the caller proved who it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.domain.errors import Forbidden, InvalidCredential
+from app.models.seller import ApiKey
+from app.security.api_keys import KEY_PREFIX, digest, same_secret
+
+CallerKind = Literal["platform", "seller"]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    kind: CallerKind
+    principal_id: str  # scope of idempotency keys and rate limits: "platform" or the seller id
+    actor: str  # recorded in audit trails: "platform" or the API key id
+    seller_id: str | None = None
+
+    def require_platform(self) -> None:
+        if self.kind != "platform":
+            raise Forbidden("This operation needs the platform key.")
+
+    def require_seller(self) -> str:
+        if self.seller_id is None:
+            raise Forbidden("This operation needs a seller credential.")
+        return self.seller_id
+
+
+PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
+
+
+def resolve(session: Session, token: str | None, platform_key: str | None) -> Caller:
+    """Find who holds ``token``; a missing, unknown or revoked credential is the same 401."""
+    if not token or len(token) > 512:
+        raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
+    if token.startswith(KEY_PREFIX):
+        row = session.execute(
+            select(col(ApiKey.id), col(ApiKey.seller_id)).where(
+                col(ApiKey.key_hash) == digest(token),
+                col(ApiKey.revoked_at).is_(None),
+            )
+        ).first()
+        if row is not None:
+            return Caller(kind="seller", principal_id=row.seller_id, actor=row.id, seller_id=row.seller_id)
+    elif platform_key and same_secret(token, platform_key):
+        return PLATFORM
+    raise InvalidCredential("The credential is not valid or has been revoked.")

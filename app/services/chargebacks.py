@@ -1,0 +1,399 @@
+"""Chargeback use cases: notice ingestion, reading, ruling, acceptance, expiry and reminders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.core.db import begin_write
+from app.core.ids import new_id
+from app.domain import case_states as cs
+from app.domain.errors import (
+    DuplicateChargeback,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+from app.domain.reasons import ReasonCategory, classify
+from app.models.chargeback import CaseEvent, Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
+from app.models.order import Order
+from app.models.seller import Seller
+from app.notify import templates
+from app.security.credentials import Caller
+from app.services import audit, funds
+from app.services.idempotency import Reservation
+from app.services.notices import case_facts, tell_seller
+from app.services.pagination import decode_cursor, encode_cursor
+
+
+def to_public(case: Chargeback, settings: Settings, now: datetime) -> ChargebackPublic:
+    calendar = settings.calendar
+    status = cs.effective_status(cs.CaseStatus(case.status), case.respond_by, now)
+    return ChargebackPublic(
+        id=case.id,
+        order_id=case.order_id,
+        seller_id=case.seller_id,
+        reason_code=case.reason_code,
+        network=case.network,
+        reason_category=ReasonCategory(case.reason_category),
+        reason_title=case.reason_title,
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        bank_reference=case.bank_reference,
+        status=status,
+        received_at=case.received_at,
+        respond_by=case.respond_by,
+        respond_by_local=calendar.to_local(case.respond_by).isoformat(),
+        business_timezone=settings.business_timezone,
+        working_days_left=calendar.working_days_left(now, case.respond_by)
+        if status in cs.OPEN_STATUSES
+        else 0,
+        provider_due_at=case.provider_due_at,
+        appeal_id=case.appeal_id,
+        closed_at=case.closed_at,
+        ruling_note=case.ruling_note,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        version=case.version,
+    )
+
+
+def _check_times(data: ChargebackCreate, settings: Settings, now: datetime) -> datetime:
+    received_at = data.received_at or now
+    problems = []
+    if received_at > now + timedelta(seconds=settings.clock_skew_seconds):
+        problems.append(FieldProblem("received_at", "may not lie in the future"))
+    if received_at < now - timedelta(days=3650):
+        problems.append(FieldProblem("received_at", "is more than ten years ago"))
+    if data.provider_due_at is not None and data.provider_due_at <= received_at:
+        problems.append(FieldProblem("provider_due_at", "must be after received_at"))
+    if problems:
+        raise InvalidInput("The notice's times are not plausible.", errors=problems)
+    return min(received_at, now)
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    data: ChargebackCreate,
+    reservation: Reservation | None = None,
+) -> ChargebackPublic:
+    """Record a notice: freeze the funds, set the deadline, tell the seller, all in one transaction."""
+    now = utcnow()
+    received_at = _check_times(data, settings, now)
+    reason = classify(data.reason_code, data.network)
+    begin_write(session)
+    order = session.get(Order, data.order_id)
+    if order is None:
+        raise NotFound(f"Order {data.order_id} does not exist.")
+    if order.currency != data.currency:
+        raise InvalidInput(
+            f"The order is in {order.currency}; the chargeback must be too.",
+            errors=[FieldProblem("currency", f"must be the order's currency {order.currency}")],
+        )
+    duplicate = session.execute(
+        select(col(Chargeback.id)).where(
+            col(Chargeback.order_id) == order.id,
+            col(Chargeback.bank_reference) == data.bank_reference,
+        )
+    ).first()
+    if duplicate is not None:
+        raise DuplicateChargeback(
+            f"Chargeback {duplicate.id} already has bank reference {data.bank_reference} on this order."
+        )
+    before = funds.freeze(session, order, data.amount_minor, now)
+    case = Chargeback(
+        id=new_id("cb"),
+        order_id=order.id,
+        seller_id=order.seller_id,
+        reason_code=reason.code,
+        network=reason.network,
+        reason_category=reason.category.value,
+        reason_title=reason.title,
+        amount_minor=data.amount_minor,
+        currency=data.currency,
+        bank_reference=data.bank_reference,
+        status=cs.CaseStatus.NEEDS_RESPONSE.value,
+        received_at=received_at,
+        respond_by=settings.calendar.respond_by(
+            received_at, settings.appeal_window_working_days, data.provider_due_at
+        ),
+        provider_due_at=data.provider_due_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()  # the case row first: its trail and messages reference it
+    audit.record(
+        session,
+        case,
+        "chargeback.created",
+        caller.actor,
+        now,
+        {
+            "status": [None, case.status],
+            "respond_by": [None, case.respond_by.isoformat()],
+            "order.frozen_amount_minor": [before, order.frozen_amount_minor],
+            "reason": {"code": reason.code, "category": reason.category.value, "known": reason.known},
+        },
+    )
+    seller = session.get_one(Seller, order.seller_id)
+    tell_seller(
+        session,
+        settings,
+        seller,
+        case,
+        templates.case_opened(case_facts(settings, seller, order, case, now)),
+        now,
+    )
+    public = to_public(case, settings, now)
+    if reservation is not None:
+        reservation.complete(session, 201, public.model_dump_json())
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise DuplicateChargeback(
+            f"A chargeback with bank reference {data.bank_reference} already exists."
+        ) from None
+    return public
+
+
+def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
+    """Load a case the caller may see; someone else's case is "not found", like a missing one."""
+    case = session.get(Chargeback, case_id)
+    if case is None or (caller.seller_id is not None and case.seller_id != caller.seller_id):
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return case
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    seller_id: str | None = None
+    status: cs.CaseStatus | None = None
+    reason_category: str | None = None
+    order_id: str | None = None
+    respond_by_before: datetime | None = None
+    updated_since: datetime | None = None
+
+
+def list_cases(
+    session: Session, settings: Settings, f: ListFilter, limit: int, cursor: str | None
+) -> tuple[list[ChargebackPublic], str | None]:
+    """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
+    now = utcnow()
+    q = select(Chargeback)
+    if f.seller_id is not None:
+        q = q.where(col(Chargeback.seller_id) == f.seller_id)
+    if f.status is cs.CaseStatus.EXPIRED:
+        q = q.where(
+            or_(
+                col(Chargeback.status) == cs.CaseStatus.EXPIRED.value,
+                and_(
+                    col(Chargeback.status) == cs.CaseStatus.NEEDS_RESPONSE.value,
+                    col(Chargeback.respond_by) < now,
+                ),
+            )
+        )
+    elif f.status is cs.CaseStatus.NEEDS_RESPONSE:
+        q = q.where(col(Chargeback.status) == f.status.value, col(Chargeback.respond_by) >= now)
+    elif f.status is not None:
+        q = q.where(col(Chargeback.status) == f.status.value)
+    if f.reason_category is not None:
+        q = q.where(col(Chargeback.reason_category) == f.reason_category)
+    if f.order_id is not None:
+        q = q.where(col(Chargeback.order_id) == f.order_id)
+    if f.respond_by_before is not None:
+        q = q.where(col(Chargeback.respond_by) < f.respond_by_before)
+    if f.updated_since is not None:
+        sort_at, ascending = col(Chargeback.updated_at), True
+        q = q.where(sort_at >= f.updated_since)
+    else:
+        sort_at, ascending = col(Chargeback.created_at), False
+    id_col = col(Chargeback.id)
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        after = or_(sort_at > at, and_(sort_at == at, id_col > last_id))
+        before = or_(sort_at < at, and_(sort_at == at, id_col < last_id))
+        q = q.where(after if ascending else before)
+    order = (sort_at.asc(), id_col.asc()) if ascending else (sort_at.desc(), id_col.desc())
+    rows = list(session.execute(q.order_by(*order).limit(limit + 1)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.updated_at if ascending else last.created_at, last.id)
+    return [to_public(r, settings, now) for r in rows], next_cursor
+
+
+def _check_version(case: Chargeback, if_match: int | None) -> None:
+    if if_match is not None and if_match != case.version:
+        raise PreconditionFailed(
+            f"The case is at version {case.version}, not {if_match}; reload it and retry."
+        )
+
+
+def _close(
+    session: Session,
+    settings: Settings,
+    case: Chargeback,
+    action: cs.CaseAction,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+) -> None:
+    """Move a case to a closed state, settle its funds, record it and tell the seller (no commit)."""
+    previous = cs.CaseStatus(case.status)
+    new = cs.next_status(previous, action)
+    order = session.get_one(Order, case.order_id)
+    funds_before = funds.apply(session, order, cs.transition_effect(previous, new), case.amount_minor, now)
+    changed = session.execute(
+        update(Chargeback)
+        .where(col(Chargeback.id) == case.id, col(Chargeback.version) == case.version)
+        .values(
+            status=new.value,
+            closed_at=now,
+            ruling_note=note,
+            version=case.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if changed != 1:
+        raise PreconditionFailed("The case changed while this request was processed; reload it and retry.")
+    session.refresh(case)
+    changes: dict[str, Any] = {
+        "status": [previous.value, new.value],
+        "order.funds": [funds_before, funds.snapshot(order)],
+    }
+    if note:
+        changes["note"] = note
+    audit.record(session, case, f"chargeback.{new.value}", actor, now, changes)
+    seller = session.get_one(Seller, case.seller_id)
+    rendered = templates.case_closed(case_facts(settings, seller, order, case, now), new.value, note, now)
+    tell_seller(session, settings, seller, case, rendered, now)
+
+
+def _settle_expiry(session: Session, settings: Settings, case: Chargeback, now: datetime) -> None:
+    """Expire a case whose window passed before any job did (so later transitions see true funds)."""
+    stored = cs.CaseStatus(case.status)
+    if (
+        stored is cs.CaseStatus.NEEDS_RESPONSE
+        and cs.effective_status(stored, case.respond_by, now) is cs.CaseStatus.EXPIRED
+    ):
+        _close(session, settings, case, cs.CaseAction.EXPIRE, "system", now)
+
+
+def rule(
+    session: Session,
+    settings: Settings,
+    caller: Caller,
+    case_id: str,
+    data: RulingCreate,
+    if_match: int | None,
+) -> ChargebackPublic:
+    """Record the bank's ruling: ``won`` releases the frozen funds, ``lost`` debits them."""
+    now = utcnow()
+    begin_write(session)
+    case = get_for(session, caller, case_id)
+    _check_version(case, if_match)
+    _settle_expiry(session, settings, case, now)
+    action = cs.CaseAction.RULE_WON if data.outcome == "won" else cs.CaseAction.RULE_LOST
+    _close(session, settings, case, action, caller.actor, now, data.note)
+    session.commit()
+    return to_public(case, settings, now)
+
+
+def accept(
+    session: Session, settings: Settings, caller: Caller, case_id: str, if_match: int | None
+) -> ChargebackPublic:
+    """The seller accepts liability: the case closes as ``accepted`` and the funds are debited."""
+    now = utcnow()
+    begin_write(session)
+    case = get_for(session, caller, case_id)
+    _check_version(case, if_match)
+    _settle_expiry(session, settings, case, now)
+    _close(session, settings, case, cs.CaseAction.ACCEPT, caller.actor, now)
+    session.commit()
+    return to_public(case, settings, now)
+
+
+def events(session: Session, caller: Caller, case_id: str) -> list[CaseEvent]:
+    case = get_for(session, caller, case_id)
+    q = select(CaseEvent).where(col(CaseEvent.chargeback_id) == case.id)
+    return list(session.execute(q.order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))).scalars())
+
+
+def expire_due(session: Session, settings: Settings, batch: int = 100) -> int:
+    """Sweep: close every case whose window passed without an appeal. Returns how many were closed."""
+    now = utcnow()
+    q = (
+        select(col(Chargeback.id))
+        .where(col(Chargeback.status) == cs.CaseStatus.NEEDS_RESPONSE.value, col(Chargeback.respond_by) < now)
+        .limit(batch)
+    )
+    done = 0
+    for (case_id,) in session.execute(q).all():
+        session.rollback()
+        begin_write(session)
+        case = session.get(Chargeback, case_id, with_for_update=True)
+        if case is None or case.status != cs.CaseStatus.NEEDS_RESPONSE.value:
+            session.rollback()
+            continue
+        _settle_expiry(session, settings, case, now)
+        session.commit()
+        done += 1
+    session.rollback()
+    return done
+
+
+def remind_due(session: Session, settings: Settings, batch: int = 100) -> int:
+    """Sweep: remind an open, unappealed case once, a set number of hours before ``respond_by``."""
+    now = utcnow()
+    horizon = now + timedelta(hours=settings.reminder_hours_before_deadline)
+    q = (
+        select(col(Chargeback.id))
+        .where(
+            col(Chargeback.status) == cs.CaseStatus.NEEDS_RESPONSE.value,
+            col(Chargeback.appeal_id).is_(None),
+            col(Chargeback.reminded_at).is_(None),
+            col(Chargeback.respond_by) >= now,
+            col(Chargeback.respond_by) <= horizon,
+        )
+        .limit(batch)
+    )
+    done = 0
+    for (case_id,) in session.execute(q).all():
+        session.rollback()
+        begin_write(session)
+        claimed = session.execute(
+            update(Chargeback)
+            .where(col(Chargeback.id) == case_id, col(Chargeback.reminded_at).is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if claimed != 1:  # another worker got there first
+            session.rollback()
+            continue
+        case = session.get_one(Chargeback, case_id)
+        session.refresh(case)
+        order = session.get_one(Order, case.order_id)
+        seller = session.get_one(Seller, case.seller_id)
+        rendered = templates.reminder(case_facts(settings, seller, order, case, now))
+        tell_seller(session, settings, seller, case, rendered, now, dedupe_key=f"reminder:{case.id}")
+        audit.record(
+            session, case, "chargeback.reminder_sent", "system", now, {"reminded_at": [None, now.isoformat()]}
+        )
+        session.commit()
+        done += 1
+    session.rollback()
+    return done

@@ -1,0 +1,125 @@
+"""``Idempotency-Key`` on creating POSTs.
+
+A key is reserved in its own short transaction (so a concurrent duplicate sees it and gets 409),
+the use case then stores its response in the *same* transaction as what it created, and a failed
+use case frees the key. A reservation left behind by a crashed process created nothing (the two
+commit together), so after a lease it may be taken over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.core.clock import utcnow
+from app.core.db import begin_write
+from app.domain.errors import FieldProblem, IdempotencyInProgress, IdempotencyKeyReused, InvalidInput
+from app.models.idempotency import IdempotencyRecord
+
+KEEP_FOR = timedelta(hours=24)
+LEASE = timedelta(minutes=2)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    caller_id: str
+    key: str
+
+    def complete(self, session: Session, status: int, body: str) -> None:
+        """Store the response in the use case's transaction (call just before its commit)."""
+        session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.caller_id == self.caller_id,  # type: ignore[arg-type]
+                IdempotencyRecord.key == self.key,  # type: ignore[arg-type]
+            )
+            .values(state="done", response_status=status, response_body=body)
+        )
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 255 printable characters.",
+            errors=[FieldProblem("Idempotency-Key", "1 to 255 printable characters")],
+        )
+    return key
+
+
+def reserve(session: Session, caller_id: str, key: str, fp: str) -> Reservation | Replay:
+    """Reserve ``key`` for this caller, or return the stored response of an earlier identical request."""
+    check_key(key)
+    now = utcnow()
+    begin_write(session)
+    existing = session.get(IdempotencyRecord, (caller_id, key), with_for_update=True)
+    if existing is not None and existing.expires_at <= now:
+        session.delete(existing)
+        session.flush()
+        existing = None
+    if existing is None:
+        session.add(
+            IdempotencyRecord(
+                caller_id=caller_id,
+                key=key,
+                fingerprint=fp,
+                state="in_progress",
+                created_at=now,
+                expires_at=now + KEEP_FOR,
+            )
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise IdempotencyInProgress("A request with this Idempotency-Key is being processed.") from None
+        return Reservation(caller_id, key)
+    try:
+        if existing.fingerprint != fp:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request; use a new key for a new request."
+            )
+        if existing.state == "done" and existing.response_status is not None:
+            return Replay(existing.response_status, existing.response_body or "")
+        if existing.created_at + LEASE > now:
+            raise IdempotencyInProgress(
+                "A request with this Idempotency-Key is being processed; retry later."
+            )
+        existing.created_at = now  # abandoned by a crashed process: take it over
+        session.commit()
+        return Reservation(caller_id, key)
+    finally:
+        if session.in_transaction():
+            session.rollback()
+
+
+def release(session: Session, reservation: Reservation) -> None:
+    """Free a key whose use case failed, so the client may retry with it."""
+    session.rollback()
+    begin_write(session)
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.caller_id == reservation.caller_id,  # type: ignore[arg-type]
+            IdempotencyRecord.key == reservation.key,  # type: ignore[arg-type]
+            IdempotencyRecord.state == "in_progress",  # type: ignore[arg-type]
+        )
+    )
+    session.commit()

@@ -1,0 +1,75 @@
+"""Orders and their fund details."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.db import begin_write
+from app.core.ids import new_id
+from app.domain.errors import Conflict, FieldProblem, NotFound
+from app.models.chargeback import Chargeback
+from app.models.order import FundStatus, Order, OrderCreate, OrderPublic
+from app.models.seller import Seller
+from app.security.credentials import Caller
+from app.services.idempotency import Reservation
+
+
+class ExternalRefTaken(Conflict):
+    code = "external_ref_taken"
+    title = "The seller already has an order with this external reference"
+
+
+def fund_status(order: Order) -> FundStatus:
+    if order.frozen_amount_minor > 0:
+        return "frozen"
+    if order.debited_amount_minor > 0:
+        return "debited"
+    return "available"
+
+
+def to_public(session: Session, order: Order) -> OrderPublic:
+    ids = session.execute(
+        select(col(Chargeback.id))
+        .where(col(Chargeback.order_id) == order.id)
+        .order_by(col(Chargeback.created_at), col(Chargeback.id))
+    ).scalars()
+    return OrderPublic(
+        **order.model_dump(exclude={"frozen_amount_minor", "debited_amount_minor"}),
+        frozen_amount_minor=order.frozen_amount_minor,
+        debited_amount_minor=order.debited_amount_minor,
+        available_amount_minor=order.amount_minor - order.frozen_amount_minor - order.debited_amount_minor,
+        fund_status=fund_status(order),
+        chargeback_ids=list(ids),
+    )
+
+
+def create(session: Session, data: OrderCreate, reservation: Reservation | None = None) -> OrderPublic:
+    begin_write(session)
+    if session.get(Seller, data.seller_id) is None:
+        raise NotFound(f"Seller {data.seller_id} does not exist.")
+    now = utcnow()
+    order = Order(id=new_id("ord"), **data.model_dump(), created_at=now, updated_at=now)
+    session.add(order)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ExternalRefTaken(
+            f"Seller {data.seller_id} already has order {data.external_ref}.",
+            errors=[FieldProblem("external_ref", "already used by another order of this seller")],
+        ) from None
+    public = to_public(session, order)
+    if reservation is not None:
+        reservation.complete(session, 201, public.model_dump_json())
+    session.commit()
+    return public
+
+
+def get_for(session: Session, caller: Caller, order_id: str) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or (caller.seller_id is not None and order.seller_id != caller.seller_id):
+        raise NotFound(f"Order {order_id} does not exist.")
+    return order
