@@ -1,0 +1,146 @@
+"""API fixtures: the app on a fresh database, a real SMTP server on loopback, small factories."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.main import create_app
+from app.notify.dispatcher import Dispatcher
+
+PLATFORM_KEY = "pk_test_platform_key_0123456789abcdef"
+PLATFORM = {"Authorization": f"Bearer {PLATFORM_KEY}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    """What a real SMTP server on loopback received."""
+
+    port: int
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+        msg = message_from_bytes(envelope.content)
+        msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(msg)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(port=free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, mailbox: Mailbox, tmp_path: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        database_pool_size=5,
+        platform_api_key=PLATFORM_KEY,  # type: ignore[arg-type]
+        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        evidence_storage_url=f"file://{tmp_path}/evidence",
+        dispatch_in_process=False,
+        business_timezone="Asia/Shanghai",
+        business_calendar="CN",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # Not entered as a context manager: the lifespan (in-process dispatcher) stays off and tests
+    # drive the dispatcher explicitly, so nothing depends on timing.
+    yield TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def dispatcher(app: FastAPI, settings: Settings) -> Iterator[Dispatcher]:
+    d = Dispatcher(app.state.engine, settings)
+    yield d
+    d.http.close()
+
+
+# Factories -------------------------------------------------------------------
+
+
+def make_seller(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    body = {"name": "Acme Shop", "email": "orders@acme-shop.example", "country": "DE"} | overrides
+    r = client.post("/v1/sellers", json=body, headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def make_key(client: TestClient, seller_id: str) -> dict[str, str]:
+    r = client.post(f"/v1/sellers/{seller_id}/api-keys", json={"name": "erp"}, headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['key']}"}
+
+
+def make_order(client: TestClient, seller_id: str, amount_minor: int = 10_000, **overrides: Any) -> dict[str, Any]:
+    body = {"seller_id": seller_id, "amount_minor": amount_minor, "currency": "EUR"} | overrides
+    r = client.post("/v1/orders", json=body, headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+_bank_refs = iter(range(1, 10**9))
+
+
+def notice(order_id: str, amount_minor: int = 5_000, **overrides: Any) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "reason_code": "13.1",
+        "amount_minor": amount_minor,
+        "currency": "EUR",
+        "bank_reference": f"ARN{next(_bank_refs):010d}",
+    } | overrides
+
+
+def make_case(client: TestClient, order_id: str, amount_minor: int = 5_000, **overrides: Any) -> dict[str, Any]:
+    r = client.post("/v1/chargebacks", json=notice(order_id, amount_minor, **overrides), headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+@dataclass
+class World:
+    seller: dict[str, Any]
+    seller_headers: dict[str, str]
+    order: dict[str, Any]
+
+
+@pytest.fixture
+def world(client: TestClient) -> World:
+    seller = make_seller(client)
+    return World(seller, make_key(client, seller["id"]), make_order(client, seller["id"]))

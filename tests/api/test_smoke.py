@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import PLATFORM, World, make_case
+
+
+def test_notice_on_order_freezes_funds(client: TestClient, world: World) -> None:
+    case = make_case(client, world.order["id"], 4_000)
+    assert case["status"] == "needs_response"
+    r = client.get(f"/v1/orders/{world.order['id']}", headers=world.seller_headers)
+    assert r.status_code == 200
+    assert r.json()["frozen_amount_minor"] == 4_000
+    assert r.json()["fund_status"] == "frozen"
+    assert r.json()["chargeback_ids"] == [case["id"]]
+    assert client.get("/v1/orders/" + world.order["id"], headers=PLATFORM).status_code == 200

@@ -1,0 +1,104 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and (when reachable) PostgreSQL.
+
+PostgreSQL tests run against ``TEST_POSTGRES_URL`` (default: the local ``test`` database). When it
+is unreachable they are skipped with a message, unless ``CBD_REQUIRE_POSTGRES=1`` (set by CI), which
+turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from app.cli import alembic_config
+from app.models import metadata
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("CBD_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def migrate(url: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["configure_logger"] = False
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str | None:
+    """The server's maintenance URL, or None (skip) when PostgreSQL is unreachable."""
+    try:
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except OperationalError as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (CBD_REQUIRE_POSTGRES=1) but unreachable at {PG_URL}: {exc}")
+        return None
+    return PG_URL
+
+
+def _fresh_pg_database(admin_url: str, name: str) -> str:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str | None) -> str | None:
+    """A migrated PostgreSQL database for this worker; tests truncate it between uses."""
+    if pg_admin_url is None:
+        return None
+    url = _fresh_pg_database(pg_admin_url, f"cbd_test_{_worker()}")
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+_TABLES = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_template: str | None
+) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if pg_template is None:
+        pytest.skip(f"PostgreSQL unreachable at {PG_URL}; set CBD_REQUIRE_POSTGRES=1 to make this a failure")
+    engine = create_engine(pg_template)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {_TABLES} CASCADE"))
+    engine.dispose()
+    yield pg_template
