@@ -20,8 +20,10 @@ DEMO_SELLER_EMAIL = "demo-seller@demo-shop.example"
 
 
 def alembic_config() -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    """The migrations beside the source tree, or in the working directory (the container's /srv)."""
+    base = ROOT if (ROOT / "alembic.ini").exists() else Path.cwd()
+    cfg = Config(str(base / "alembic.ini"))
+    cfg.set_main_option("script_location", str(base / "alembic"))
     return cfg
 
 

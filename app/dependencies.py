@@ -2,67 +2,84 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.config import Settings
 from app.domain.errors import FieldProblem, Forbidden, InvalidInput
 from app.security.credentials import Caller, resolve
 
+# Every dependency here is ``async def`` and does no I/O, so FastAPI runs it inline. A handler is a
+# plain ``def`` and does all of its database work, credential lookup included, in the one worker
+# thread FastAPI gives it: one thread-pool hop per request (measured in bench/: each extra hop costs
+# about as much as the query itself).
 
-def get_settings(request: Request) -> Settings:
+
+class Db:
+    """The database and settings of this app; ``with db.session() as session:`` in a handler."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+
+async def get_db(request: Request) -> Db:
+    db: Db = request.app.state.db
+    return db
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    # Services commit; this only guarantees the session (and its connection) is given back.
-    session = Session(request.app.state.engine, expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        session.close()
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """The bearer credential as sent; checked against the database inside the handler's session."""
+
+    token: str | None
+    platform_key: str | None
+
+    def caller(self, session: Session) -> Caller:
+        return resolve(session, self.token, self.platform_key)
+
+    def platform(self, session: Session) -> Caller:
+        caller = self.caller(session)
+        caller.require_platform()
+        return caller
+
+    def seller(self, session: Session) -> Caller:
+        caller = self.caller(session)
+        caller.require_seller()
+        return caller
+
+    def seller_or_platform(self, session: Session) -> Caller:
+        caller = self.caller(session)
+        if caller.kind not in ("seller", "platform"):
+            raise Forbidden("This operation needs a seller credential or the platform key.")
+        return caller
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def get_caller(request: Request, session: SessionDep, settings: SettingsDep) -> Caller:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+async def get_credential(request: Request) -> Credential:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    settings: Settings = request.app.state.settings
     platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
-    return resolve(session, token.strip() if scheme.lower() == "bearer" else None, platform_key)
+    return Credential(token.strip() if scheme.lower() == "bearer" else None, platform_key)
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+DbDep = Annotated[Db, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Auth = Annotated[Credential, Depends(get_credential)]
 
 
-def get_platform(caller: CallerDep) -> Caller:
-    caller.require_platform()
-    return caller
-
-
-def get_seller_or_platform(caller: CallerDep) -> Caller:
-    if caller.kind not in ("seller", "platform"):
-        raise Forbidden("This operation needs a seller credential or the platform key.")
-    return caller
-
-
-def get_seller(caller: CallerDep) -> Caller:
-    caller.require_seller()
-    return caller
-
-
-PlatformCaller = Annotated[Caller, Depends(get_platform)]
-SellerOrPlatform = Annotated[Caller, Depends(get_seller_or_platform)]
-SellerCaller = Annotated[Caller, Depends(get_seller)]
-
-
-def get_if_match(
+async def get_if_match(
     if_match: Annotated[
         str | None,
         Header(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI
@@ -16,8 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.core.config import Settings
 from app.core.db import make_engine
-from app.core.errors import Problem, install_error_handlers
+from app.core.errors import NulGuard, PlainTooLargeAsProblem, Problem, install_error_handlers
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.dependencies import Db
 from app.notify.dispatcher import Dispatcher
 from app.routers import chargebacks, messages, orders, sellers, system
 
@@ -38,8 +41,15 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _summaries_from_docstrings(app: FastAPI) -> None:
-    for route in app.routes:
-        if isinstance(route, APIRoute) and not route.summary and route.description:
+    # FastAPI ≥ 0.165 keeps included routers as wrappers (``original_router``) in ``app.routes``;
+    # their APIRoutes are only reached by descending into them.
+    pending: list[Any] = list(app.routes)
+    while pending:
+        route = pending.pop()
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            pending.extend(nested.routes)
+        elif isinstance(route, APIRoute) and not route.summary and route.description:
             route.summary = route.description.strip().splitlines()[0].rstrip(".")
 
 
@@ -72,8 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.db = Db(app.state.engine, settings)
     install_error_handlers(app)
+    app.add_middleware(NulGuard)  # inside RequestIdMiddleware, so its answers carry the request id
     app.add_middleware(RequestIdMiddleware)
+    # Starlette's body limit answers an over-long Content-Length with its own text/plain 413, from
+    # outside every user middleware; only a wrapper around the whole stack can make it a problem.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: PlainTooLargeAsProblem(build_stack())  # type: ignore[method-assign]
 
     for module in (system, sellers, orders, chargebacks, messages):
         app.include_router(module.router)
@@ -123,6 +139,7 @@ def _register_problem_schema(app: FastAPI) -> None:
         ):
             components.setdefault(name, sub)
         components["Problem"].pop("$defs", None)
+        _errors_as_problems(schema)
         schema.setdefault("components", {})["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer", "description": "Platform key or seller API key"}
         }
@@ -131,6 +148,31 @@ def _register_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _errors_as_problems(schema: dict[str, Any]) -> None:
+    """Document every error response as what is sent: ``application/problem+json`` with ``Problem``.
+
+    FastAPI adds its own 422 (``HTTPValidationError``) to routes with parameters that declare none,
+    and a ``model=`` response also lists ``application/json``; neither is what clients receive.
+    """
+
+    def problem() -> dict[str, Any]:
+        return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if "application/problem+json" in content:
+                    response["content"] = problem()
+                elif "#/components/schemas/HTTPValidationError" in json.dumps(content):
+                    response["content"] = problem()
+                    response["description"] = "Problem codes: `validation_error`"
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in json.dumps(schema):
+            components.pop(name, None)
 
 
 _app: FastAPI | None = None

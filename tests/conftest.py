@@ -65,13 +65,20 @@ def _fresh_pg_database(admin_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_admin_url: str | None) -> str | None:
-    """A migrated PostgreSQL database for this worker; tests truncate it between uses."""
+def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
+    """A migrated PostgreSQL database for this test process; tests truncate it between uses."""
     if pg_admin_url is None:
-        return None
-    url = _fresh_pg_database(pg_admin_url, f"cbd_test_{_worker()}")
+        yield None
+        return
+    # Named per process, so parallel runs against one server never drop each other's database.
+    name = f"cbd_test_{_worker()}_{os.getpid()}"
+    url = _fresh_pg_database(pg_admin_url, name)
     migrate(url)
-    return url
+    yield url
+    engine = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

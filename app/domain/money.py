@@ -18,6 +18,17 @@ _ACTIVE_CODES = (
 _ISO_4217 = frozenset(_ACTIVE_CODES.split())
 
 
+# ISO 4217 minor units where they are not 2 (the agency's table; e.g. 5000 JPY is 5000 minor units).
+_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
+_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
+_MINOR_UNITS = dict.fromkeys(_ZERO_DECIMAL.split(), 0) | dict.fromkeys(_THREE_DECIMAL.split(), 3)
+
+
+def minor_units(code: str) -> int:
+    """Decimal places of a currency's minor unit (ISO 4217): 2 for most, 0 for JPY, 3 for KWD."""
+    return _MINOR_UNITS.get(code, 2)
+
+
 def is_currency(code: str) -> bool:
     """True for an active ISO 4217 currency code (upper case, three letters)."""
     return code in _ISO_4217

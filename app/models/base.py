@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -41,7 +41,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _has_nul(value: object) -> bool:
+    # Free-form objects are left to the model that validates them (bulk notices one by one, so one
+    # bad notice fails alone).
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class InputModel(SQLModel):
-    """Base of request bodies: unknown fields are rejected, strings are stripped."""
+    """Base of request bodies: unknown fields are rejected, strings are stripped, NUL is refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL (it would fail as a 500 there and be stored on SQLite):
+        # refuse it as invalid input on every backend alike.
+        if _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value

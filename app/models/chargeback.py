@@ -74,13 +74,19 @@ class ChargebackCreate(InputModel):
         examples=["74537606258000012345678"],
     )
     network: Literal["visa", "mastercard", "amex", "discover", "stripe", "paypal"] | None = Field(
-        default=None, description="Disambiguates the reason code; inferred from its form when omitted."
+        default=None,
+        description="Disambiguates the reason code; inferred from its form when omitted.",
+        examples=["visa"],
     )
     received_at: AwareTimestamp | None = Field(
-        default=None, description="When the notice arrived; defaults to now; may not lie in the future."
+        default=None,
+        description="When the notice arrived; defaults to now; may not lie in the future.",
+        examples=["2026-11-27T09:30:00Z"],
     )
     provider_due_at: AwareTimestamp | None = Field(
-        default=None, description="The payment provider's own deadline; `respond_by` is the earlier one."
+        default=None,
+        description="The payment provider's own deadline; `respond_by` is the earlier one.",
+        examples=["2026-12-04T15:59:59Z"],
     )
 
 

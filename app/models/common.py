@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -18,6 +18,14 @@ def _currency(value: str) -> str:
     if not is_currency(code):
         raise ValueError("must be an ISO 4217 currency code such as EUR or USD")
     return code
+
+
+def _utc(value: datetime) -> datetime:
+    # A far offset can move an instant past year 1 or 9999 once in UTC: invalid input, not a 500 later.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie between the years 1 and 9999 in UTC") from None
 
 
 def _email(value: str) -> str:
@@ -55,4 +63,4 @@ CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]),
 # Up to 10^13 minor units: more than any card transaction, small enough for every database integer.
 AmountMinor = Annotated[int, Field(gt=0, le=10_000_000_000_000, examples=[12999], strict=True)]
 UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
-AwareTimestamp = Annotated[AwareDatetime, PlainSerializer(rfc3339, return_type=str)]
+AwareTimestamp = Annotated[AwareDatetime, AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str)]

@@ -46,7 +46,9 @@ class Order(SQLModel, table=True):
 
 class OrderCreate(InputModel):
     seller_id: str = Field(max_length=40, examples=["sel_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    buyer_account_id: str | None = Field(default=None, max_length=40)
+    buyer_account_id: str | None = Field(
+        default=None, max_length=40, examples=["acct_01jd2x3y4z5a6b7c8d9e0f1g2h"]
+    )
     external_ref: str | None = Field(
         default=None,
         min_length=1,
@@ -57,7 +59,7 @@ class OrderCreate(InputModel):
     amount_minor: AmountMinor
     currency: Currency
     description: str | None = Field(default=None, max_length=500, examples=["2 x ceramic teapot"])
-    placed_at: AwareTimestamp | None = None
+    placed_at: AwareTimestamp | None = Field(default=None, examples=["2026-11-20T08:15:00Z"])
 
 
 class OrderPublic(SQLModel):

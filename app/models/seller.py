@@ -30,7 +30,9 @@ class SellerCreate(InputModel):
     email: EmailAddress = Field(description="Where chargeback notices are emailed.")
     country: CountryCode
     timezone: TimeZoneName | None = Field(
-        default=None, description="The seller's own time zone; defaults to the business time zone."
+        default=None,
+        description="The seller's own time zone; defaults to the business time zone.",
+        examples=["Europe/Berlin"],
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from datetime import datetime, timedelta
 
 import httpx
@@ -29,11 +30,13 @@ log = logging.getLogger("chargeback_desk.dispatcher")
 LEASE = timedelta(minutes=2)
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=2)
+MAINTAIN_EVERY_SECONDS = 3600
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:
     """30 s, 1 min, 2 min … capped at 2 h; ``jitter`` in [0, 1) spreads retries by up to 20 %."""
-    delay: timedelta = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    # The exponent is bounded: 30 s * 2**42 overflows timedelta (DISPATCH_MAX_ATTEMPTS has no upper limit).
+    delay: timedelta = min(BASE_DELAY * 2 ** min(max(attempts - 1, 0), 20), MAX_DELAY)
     return delay * (1 + 0.2 * jitter)
 
 
@@ -79,6 +82,7 @@ class Dispatcher:
         self.http = httpx.Client(timeout=10.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._maintained_at = float("-inf")
 
     def deliver(self, msg: OutboxMessage) -> None:
         if msg.channel == "email":
@@ -87,6 +91,17 @@ class Dispatcher:
             send_sms(msg, self.settings, self.http)
         else:
             raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
+
+    def maintain(self) -> None:
+        """Keep SQLite's planner statistics fresh (PostgreSQL's autovacuum does this by itself).
+
+        Without statistics SQLite may pick the sweep's (status, respond_by) index for a seller's
+        filtered list and sort thousands of rows; with them it seeks the matching list index.
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as conn:  # committed: ANALYZE results roll back with a transaction
+                conn.exec_driver_sql("PRAGMA optimize")
+        self._maintained_at = time.monotonic()
 
     def run_once(self) -> int:
         """Run the sweeps, then deliver one batch of due messages; returns how many were handled."""
@@ -136,6 +151,8 @@ class Dispatcher:
         log.info("dispatcher started (poll every %.1fs)", self.settings.dispatch_poll_seconds)
         while not self._stop.is_set():
             try:
+                if time.monotonic() - self._maintained_at > MAINTAIN_EVERY_SECONDS:
+                    self.maintain()
                 busy = self.run_once() >= self.batch
             except Exception:
                 log.exception("dispatcher round failed")

@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
-from app.dependencies import (
-    IdempotencyKey,
-    IfMatch,
-    PlatformCaller,
-    SellerOrPlatform,
-    SessionDep,
-    SettingsDep,
-)
+from app.dependencies import Auth, DbDep, IdempotencyKey, IfMatch
 from app.domain import errors as e
 from app.domain.case_states import CaseStatus
 from app.domain.reasons import ReasonCategory
@@ -30,6 +23,7 @@ from app.models.chargeback import (
     ChargebackPublic,
     RulingCreate,
 )
+from app.models.common import AwareTimestamp
 from app.routers.support import idempotent_create, json_response
 from app.security.credentials import Caller
 from app.services import chargebacks, idempotency
@@ -37,6 +31,7 @@ from app.services import chargebacks, idempotency
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
+_PRINTABLE = r"^[\x21-\x7E]+$"  # ids are printable ASCII; PostgreSQL would fail on a NUL in a filter
 
 
 class ChargebackPage(BaseModel):
@@ -66,22 +61,19 @@ class EventList(BaseModel):
     responses=error_responses(*_AUTH, e.NotFound, e.AmountExceedsOrder, e.DuplicateChargeback, *_IDEM),
 )
 def create_chargeback(
-    request: Request,
-    body: ChargebackCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: PlatformCaller,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, body: ChargebackCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Record a chargeback notice and freeze the order's funds."""
-    return idempotent_create(
-        request,
-        session,
-        caller,
-        idempotency_key,
-        body.model_dump(mode="json", exclude_unset=True),
-        lambda r: chargebacks.create(session, settings, caller, body, r),
-    )
+    with db.session() as session:
+        caller = auth.platform(session)
+        return idempotent_create(
+            request,
+            session,
+            caller,
+            idempotency_key,
+            body.model_dump(mode="json", exclude_unset=True),
+            lambda r: chargebacks.create(session, db.settings, caller, body, r),
+        )
 
 
 @router.post(
@@ -92,20 +84,24 @@ def create_chargeback(
 def create_chargebacks_bulk(
     request: Request,
     body: BulkChargebackCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: PlatformCaller,
+    db: DbDep,
+    auth: Auth,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record up to 500 notices; each succeeds or fails on its own."""
+    with db.session() as session:
+        caller = auth.platform(session)
 
-    def run(_: object) -> BulkResult:
-        results = [_bulk_item(session, settings, caller, i, raw) for i, raw in enumerate(body.notices)]
-        return BulkResult(results=results)
+        def run(reservation: idempotency.Reservation | None) -> BulkResult:
+            results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
+            result = BulkResult(results=results)
+            if reservation is not None:  # each item committed on its own: store the response after them
+                idempotency.finish(session, reservation, 200, result.model_dump_json())
+            return result
 
-    return idempotent_create(
-        request, session, caller, idempotency_key, body.model_dump(mode="json"), run, status=200
-    )
+        return idempotent_create(
+            request, session, caller, idempotency_key, body.model_dump(mode="json"), run, status=200
+        )
 
 
 def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int, raw: Any) -> BulkItemResult:
@@ -147,35 +143,36 @@ def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int,
 
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH))
 def list_chargebacks(
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: SellerOrPlatform,
+    db: DbDep,
+    auth: Auth,
     status: CaseStatus | None = None,
     reason_category: ReasonCategory | None = None,
-    order_id: Annotated[str | None, Query(max_length=40)] = None,
-    respond_by_before: AwareDatetime | None = None,
+    order_id: Annotated[str | None, Query(max_length=40, pattern=_PRINTABLE)] = None,
+    respond_by_before: AwareTimestamp | None = None,
     updated_since: Annotated[
-        AwareDatetime | None,
+        AwareTimestamp | None,
         Query(
             description="Only cases changed at or after this instant, oldest change first (for reconciling)."
         ),
     ] = None,
-    seller_id: Annotated[str | None, Query(max_length=40, description="Platform key only.")] = None,
+    seller_id: Annotated[
+        str | None, Query(max_length=40, pattern=_PRINTABLE, description="Platform key only.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List chargebacks, newest first."""
-    if caller.seller_id is not None:
-        seller_id = caller.seller_id
-    f = chargebacks.ListFilter(
-        seller_id=seller_id,
-        status=status,
-        reason_category=reason_category.value if reason_category else None,
-        order_id=order_id,
-        respond_by_before=respond_by_before,
-        updated_since=updated_since,
-    )
-    data, next_cursor = chargebacks.list_cases(session, settings, f, limit, cursor)
+    with db.session() as session:
+        caller = auth.seller_or_platform(session)
+        f = chargebacks.ListFilter(
+            seller_id=caller.seller_id or seller_id,
+            status=status,
+            reason_category=reason_category.value if reason_category else None,
+            order_id=order_id,
+            respond_by_before=respond_by_before,
+            updated_since=updated_since,
+        )
+        data, next_cursor = chargebacks.list_cases(session, db.settings, f, limit, cursor)
     return json_response(ChargebackPage(data=data, next_cursor=next_cursor))
 
 
@@ -184,12 +181,11 @@ def list_chargebacks(
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def get_chargeback(
-    chargeback_id: str, session: SessionDep, settings: SettingsDep, caller: SellerOrPlatform
-) -> Response:
+def get_chargeback(chargeback_id: str, db: DbDep, auth: Auth) -> Response:
     """Get a chargeback."""
-    case = chargebacks.get_for(session, caller, chargeback_id)
-    return json_response(chargebacks.to_public(case, settings, utcnow()), version=case.version)
+    with db.session() as session:
+        case = chargebacks.read_for(session, auth.seller_or_platform(session), chargeback_id)
+    return json_response(chargebacks.to_public(case, db.settings, utcnow()), version=case.version)
 
 
 @router.post(
@@ -200,13 +196,13 @@ def get_chargeback(
 def record_ruling(
     chargeback_id: str,
     body: RulingCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: PlatformCaller,
+    db: DbDep,
+    auth: Auth,
     if_match: IfMatch,
 ) -> Response:
     """Record the bank's ruling (won releases, lost debits the funds)."""
-    public = chargebacks.rule(session, settings, caller, chargeback_id, body, if_match)
+    with db.session() as session:
+        public = chargebacks.rule(session, db.settings, auth.platform(session), chargeback_id, body, if_match)
     return json_response(public, version=public.version)
 
 
@@ -215,15 +211,11 @@ def record_ruling(
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.CaseClosed, e.PreconditionFailed, validation=False),
 )
-def accept_chargeback(
-    chargeback_id: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: SellerOrPlatform,
-    if_match: IfMatch,
-) -> Response:
+def accept_chargeback(chargeback_id: str, db: DbDep, auth: Auth, if_match: IfMatch) -> Response:
     """Accept the chargeback (the seller takes the loss)."""
-    public = chargebacks.accept(session, settings, caller, chargeback_id, if_match)
+    with db.session() as session:
+        caller = auth.seller_or_platform(session)
+        public = chargebacks.accept(session, db.settings, caller, chargeback_id, if_match)
     return json_response(public, version=public.version)
 
 
@@ -232,9 +224,10 @@ def accept_chargeback(
     response_model=EventList,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def list_chargeback_events(chargeback_id: str, session: SessionDep, caller: SellerOrPlatform) -> Response:
+def list_chargeback_events(chargeback_id: str, db: DbDep, auth: Auth) -> Response:
     """The case's audit trail, oldest first."""
-    rows = chargebacks.events(session, caller, chargeback_id)
+    with db.session() as session:
+        rows = chargebacks.events(session, auth.seller_or_platform(session), chargeback_id)
     return json_response(
         EventList(data=[CaseEventPublic.model_validate(r, from_attributes=True) for r in rows])
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import SellerCaller, SessionDep
+from app.dependencies import Auth, DbDep
 from app.domain import errors as e
 from app.models.message import MessagePublic
 from app.routers.support import json_response
@@ -25,15 +25,17 @@ class MessagePage(BaseModel):
 
 @router.get("", response_model=MessagePage, responses=error_responses(*_AUTH))
 def list_messages(
-    session: SessionDep,
-    caller: SellerCaller,
+    db: DbDep,
+    auth: Auth,
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List the seller's messages, newest first."""
-    data, next_cursor = messages.list_for(session, caller.require_seller(), unread, limit, cursor)
-    return json_response(MessagePage(data=data, next_cursor=next_cursor))
+    with db.session() as session:
+        seller_id = auth.seller(session).require_seller()
+        data, next_cursor = messages.list_for(session, seller_id, unread, limit, cursor)
+        return json_response(MessagePage(data=data, next_cursor=next_cursor))
 
 
 @router.post(
@@ -41,6 +43,8 @@ def list_messages(
     response_model=MessagePublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def mark_message_read(message_id: str, session: SessionDep, caller: SellerCaller) -> Response:
+def mark_message_read(message_id: str, db: DbDep, auth: Auth) -> Response:
     """Mark a message as read."""
-    return json_response(messages.mark_read(session, caller.require_seller(), message_id))
+    with db.session() as session:
+        seller_id = auth.seller(session).require_seller()
+        return json_response(messages.mark_read(session, seller_id, message_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import IdempotencyKey, PlatformCaller, SellerOrPlatform, SessionDep
+from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
 from app.routers.support import idempotent_create, json_response
@@ -25,27 +25,26 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     ),
 )
 def create_order(
-    request: Request,
-    body: OrderCreate,
-    session: SessionDep,
-    caller: PlatformCaller,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, body: OrderCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Create an order (platform)."""
-    return idempotent_create(
-        request,
-        session,
-        caller,
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda r: orders.create(session, body, r),
-    )
+    with db.session() as session:
+        caller = auth.platform(session)
+        return idempotent_create(
+            request,
+            session,
+            caller,
+            idempotency_key,
+            body.model_dump(mode="json"),
+            lambda r: orders.create(session, body, r),
+        )
 
 
 @router.get(
     "/{order_id}", response_model=OrderPublic, responses=error_responses(*_AUTH, e.NotFound, validation=False)
 )
-def get_order(order_id: str, session: SessionDep, caller: SellerOrPlatform) -> Response:
+def get_order(order_id: str, db: DbDep, auth: Auth) -> Response:
     """Get an order with its fund details."""
-    order = orders.get_for(session, caller, order_id)
-    return json_response(orders.to_public(session, order), version=order.version)
+    with db.session() as session:
+        order = orders.get_for(session, auth.seller_or_platform(session), order_id)
+        return json_response(orders.to_public(session, order), version=order.version)

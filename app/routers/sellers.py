@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import IdempotencyKey, PlatformCaller, SessionDep, SettingsDep
+from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
 from app.routers.support import idempotent_create, json_response
@@ -22,30 +22,28 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     responses=error_responses(*_AUTH, e.IdempotencyKeyReused, e.IdempotencyInProgress),
 )
 def create_seller(
-    request: Request,
-    body: SellerCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: PlatformCaller,
-    idempotency_key: IdempotencyKey = None,
+    request: Request, body: SellerCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Create a seller."""
-    return idempotent_create(
-        request,
-        session,
-        caller,
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda r: sellers.create_seller(session, settings, body, r),
-    )
+    with db.session() as session:
+        caller = auth.platform(session)
+        return idempotent_create(
+            request,
+            session,
+            caller,
+            idempotency_key,
+            body.model_dump(mode="json"),
+            lambda r: sellers.create_seller(session, db.settings, body, r),
+        )
 
 
 @router.get("/{seller_id}", response_model=SellerPublic, responses=error_responses(*_AUTH, e.NotFound))
-def get_seller(seller_id: str, session: SessionDep, _: PlatformCaller) -> Response:
+def get_seller(seller_id: str, db: DbDep, auth: Auth) -> Response:
     """Get a seller."""
-    return json_response(
-        SellerPublic.model_validate(sellers.get_seller(session, seller_id), from_attributes=True)
-    )
+    with db.session() as session:
+        auth.platform(session)
+        seller = sellers.get_seller(session, seller_id)
+        return json_response(SellerPublic.model_validate(seller, from_attributes=True))
 
 
 @router.post(
@@ -58,19 +56,21 @@ def create_api_key(
     request: Request,
     seller_id: str,
     body: ApiKeyCreate,
-    session: SessionDep,
-    caller: PlatformCaller,
+    db: DbDep,
+    auth: Auth,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an API key for a seller (the key is shown once)."""
-    return idempotent_create(
-        request,
-        session,
-        caller,
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda r: sellers.create_api_key(session, seller_id, body, r),
-    )
+    with db.session() as session:
+        caller = auth.platform(session)
+        return idempotent_create(
+            request,
+            session,
+            caller,
+            idempotency_key,
+            body.model_dump(mode="json"),
+            lambda r: sellers.create_api_key(session, seller_id, body, r),
+        )
 
 
 @router.get(
@@ -78,9 +78,11 @@ def create_api_key(
     response_model=list[ApiKeyPublic],
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def list_api_keys(seller_id: str, session: SessionDep, _: PlatformCaller) -> list[ApiKeyPublic]:
+def list_api_keys(seller_id: str, db: DbDep, auth: Auth) -> list[ApiKeyPublic]:
     """List a seller's API keys (without their secrets)."""
-    return sellers.list_api_keys(session, seller_id)
+    with db.session() as session:
+        auth.platform(session)
+        return sellers.list_api_keys(session, seller_id)
 
 
 @router.delete(
@@ -88,7 +90,9 @@ def list_api_keys(seller_id: str, session: SessionDep, _: PlatformCaller) -> lis
     status_code=204,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def revoke_api_key(seller_id: str, key_id: str, session: SessionDep, _: PlatformCaller) -> Response:
+def revoke_api_key(seller_id: str, key_id: str, db: DbDep, auth: Auth) -> Response:
     """Revoke an API key at once."""
-    sellers.revoke_api_key(session, seller_id, key_id)
+    with db.session() as session:
+        auth.platform(session)
+        sellers.revoke_api_key(session, seller_id, key_id)
     return Response(status_code=204)

@@ -44,12 +44,20 @@ def resolve(session: Session, token: str | None, platform_key: str | None) -> Ca
     if not token or len(token) > 512:
         raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
     if token.startswith(KEY_PREFIX):
-        row = session.execute(
-            select(col(ApiKey.id), col(ApiKey.seller_id)).where(
-                col(ApiKey.key_hash) == digest(token),
-                col(ApiKey.revoked_at).is_(None),
+        # Core on the session's connection: this runs on every request, so no ORM overhead.
+        row = (
+            session.connection()
+            .execute(
+                select(col(ApiKey.id), col(ApiKey.seller_id)).where(
+                    col(ApiKey.key_hash) == digest(token),
+                    col(ApiKey.revoked_at).is_(None),
+                )
             )
-        ).first()
+            .first()
+        )
+        # End the lookup's read transaction: a writing use case must open its own (``begin_write``:
+        # BEGIN IMMEDIATE on SQLite), which it cannot do on a session that already holds a connection.
+        session.rollback()
         if row is not None:
             return Caller(kind="seller", principal_id=row.seller_id, actor=row.id, seller_id=row.seller_id)
     elif platform_key and same_secret(token, platform_key):

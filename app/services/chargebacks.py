@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
-from app.core.ids import new_id
+from app.core.ids import has_prefix, new_id
 from app.domain import case_states as cs
 from app.domain.errors import (
     DuplicateChargeback,
@@ -23,6 +23,7 @@ from app.domain.errors import (
     PreconditionFailed,
 )
 from app.domain.reasons import ReasonCategory, classify
+from app.models.base import UTCDateTime
 from app.models.chargeback import CaseEvent, Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
 from app.models.order import Order
 from app.models.seller import Seller
@@ -33,8 +34,11 @@ from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
 from app.services.pagination import decode_cursor, encode_cursor
 
+# A case as the read paths see it: the ORM object, or a Core row with the same attribute names.
+CaseView = Chargeback | Row[Any]
 
-def to_public(case: Chargeback, settings: Settings, now: datetime) -> ChargebackPublic:
+
+def to_public(case: CaseView, settings: Settings, now: datetime) -> ChargebackPublic:
     calendar = settings.calendar
     status = cs.effective_status(cs.CaseStatus(case.status), case.respond_by, now)
     return ChargebackPublic(
@@ -170,10 +174,27 @@ def create(
 
 def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
     """Load a case the caller may see; someone else's case is "not found", like a missing one."""
-    case = session.get(Chargeback, case_id)
+    # An id not of our shape names nothing (and a NUL in it would fail on PostgreSQL): no query.
+    case = session.get(Chargeback, case_id) if has_prefix(case_id, "cb") else None
     if case is None or (caller.seller_id is not None and case.seller_id != caller.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return case
+
+
+_CASES = Chargeback.__table__  # type: ignore[attr-defined]
+
+
+def read_for(session: Session, caller: Caller, case_id: str) -> CaseView:
+    """Like ``get_for`` for reading only: one Core query, a detached row (the hot path of GET)."""
+    if not has_prefix(case_id, "cb"):
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    q = select(_CASES).where(_CASES.c.id == case_id)
+    if caller.seller_id is not None:
+        q = q.where(_CASES.c.seller_id == caller.seller_id)
+    row = session.connection().execute(q).first()
+    if row is None:
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,42 +212,42 @@ def list_cases(
 ) -> tuple[list[ChargebackPublic], str | None]:
     """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
     now = utcnow()
-    q = select(Chargeback)
+    c = _CASES.c
+    q = select(_CASES)
     if f.seller_id is not None:
-        q = q.where(col(Chargeback.seller_id) == f.seller_id)
+        q = q.where(c.seller_id == f.seller_id)
     if f.status is cs.CaseStatus.EXPIRED:
         q = q.where(
             or_(
-                col(Chargeback.status) == cs.CaseStatus.EXPIRED.value,
-                and_(
-                    col(Chargeback.status) == cs.CaseStatus.NEEDS_RESPONSE.value,
-                    col(Chargeback.respond_by) < now,
-                ),
+                c.status == cs.CaseStatus.EXPIRED.value,
+                and_(c.status == cs.CaseStatus.NEEDS_RESPONSE.value, c.respond_by < now),
             )
         )
     elif f.status is cs.CaseStatus.NEEDS_RESPONSE:
-        q = q.where(col(Chargeback.status) == f.status.value, col(Chargeback.respond_by) >= now)
+        q = q.where(c.status == f.status.value, c.respond_by >= now)
     elif f.status is not None:
-        q = q.where(col(Chargeback.status) == f.status.value)
+        q = q.where(c.status == f.status.value)
     if f.reason_category is not None:
-        q = q.where(col(Chargeback.reason_category) == f.reason_category)
+        q = q.where(c.reason_category == f.reason_category)
     if f.order_id is not None:
-        q = q.where(col(Chargeback.order_id) == f.order_id)
+        q = q.where(c.order_id == f.order_id)
     if f.respond_by_before is not None:
-        q = q.where(col(Chargeback.respond_by) < f.respond_by_before)
+        q = q.where(c.respond_by < f.respond_by_before)
+    ascending = f.updated_since is not None
+    sort_at = c.updated_at if ascending else c.created_at
     if f.updated_since is not None:
-        sort_at, ascending = col(Chargeback.updated_at), True
         q = q.where(sort_at >= f.updated_since)
-    else:
-        sort_at, ascending = col(Chargeback.created_at), False
-    id_col = col(Chargeback.id)
     if cursor:
+        # A row-value comparison, which both databases answer by seeking in the (…, at, id) index.
         at, last_id = decode_cursor(cursor)
-        after = or_(sort_at > at, and_(sort_at == at, id_col > last_id))
-        before = or_(sort_at < at, and_(sort_at == at, id_col < last_id))
-        q = q.where(after if ascending else before)
-    order = (sort_at.asc(), id_col.asc()) if ascending else (sort_at.desc(), id_col.desc())
-    rows = list(session.execute(q.order_by(*order).limit(limit + 1)).scalars())
+        key = tuple_(sort_at, c.id)
+        q = q.where(
+            key > tuple_(bindparam(None, at, type_=UTCDateTime()), last_id)
+            if ascending
+            else key < tuple_(bindparam(None, at, type_=UTCDateTime()), last_id)
+        )
+    order = (sort_at.asc(), c.id.asc()) if ascending else (sort_at.desc(), c.id.desc())
+    rows = list(session.connection().execute(q.order_by(*order).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -305,6 +326,8 @@ def rule(
     now = utcnow()
     begin_write(session)
     case = get_for(session, caller, case_id)
+    # Lock the case (PostgreSQL): a concurrent writer waits, then sees it closed (409) or changed (412).
+    session.refresh(case, with_for_update=True)
     _check_version(case, if_match)
     _settle_expiry(session, settings, case, now)
     action = cs.CaseAction.RULE_WON if data.outcome == "won" else cs.CaseAction.RULE_LOST
@@ -320,6 +343,7 @@ def accept(
     now = utcnow()
     begin_write(session)
     case = get_for(session, caller, case_id)
+    session.refresh(case, with_for_update=True)  # as in ``rule``: concurrent writers queue on the case
     _check_version(case, if_match)
     _settle_expiry(session, settings, case, now)
     _close(session, settings, case, cs.CaseAction.ACCEPT, caller.actor, now)
@@ -328,7 +352,7 @@ def accept(
 
 
 def events(session: Session, caller: Caller, case_id: str) -> list[CaseEvent]:
-    case = get_for(session, caller, case_id)
+    case = read_for(session, caller, case_id)
     q = select(CaseEvent).where(col(CaseEvent.chargeback_id) == case.id)
     return list(session.execute(q.order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))).scalars())
 

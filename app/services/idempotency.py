@@ -111,6 +111,13 @@ def reserve(session: Session, caller_id: str, key: str, fp: str) -> Reservation 
             session.rollback()
 
 
+def finish(session: Session, reservation: Reservation, status: int, body: str) -> None:
+    """Store the response of a use case that committed its work in several transactions (bulk)."""
+    begin_write(session)
+    reservation.complete(session, status, body)
+    session.commit()
+
+
 def release(session: Session, reservation: Reservation) -> None:
     """Free a key whose use case failed, so the client may retry with it."""
     session.rollback()

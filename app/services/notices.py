@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.ids import new_id
+from app.domain.money import minor_units
 from app.domain.reasons import classify
 from app.models.chargeback import Chargeback
 from app.models.message import Message
@@ -24,7 +25,7 @@ def case_facts(
     return templates.CaseFacts(
         seller_name=seller.name,
         order_label=order.external_ref or order.id,
-        amount=templates.format_amount(case.amount_minor, case.currency),
+        amount=templates.format_amount(case.amount_minor, case.currency, minor_units(case.currency)),
         reason_title=case.reason_title,
         reason_explanation=classify(case.reason_code, case.network).explanation,
         reason_code=case.reason_code,

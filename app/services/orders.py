@@ -8,7 +8,7 @@ from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
-from app.core.ids import new_id
+from app.core.ids import has_prefix, new_id
 from app.domain.errors import Conflict, FieldProblem, NotFound
 from app.models.chargeback import Chargeback
 from app.models.order import FundStatus, Order, OrderCreate, OrderPublic
@@ -51,7 +51,9 @@ def create(session: Session, data: OrderCreate, reservation: Reservation | None 
     if session.get(Seller, data.seller_id) is None:
         raise NotFound(f"Seller {data.seller_id} does not exist.")
     now = utcnow()
-    order = Order(id=new_id("ord"), **data.model_dump(), created_at=now, updated_at=now)
+    # placed_at is passed as itself: model_dump() would turn it into its RFC 3339 text.
+    fields = data.model_dump(exclude={"placed_at"})
+    order = Order(id=new_id("ord"), **fields, placed_at=data.placed_at, created_at=now, updated_at=now)
     session.add(order)
     try:
         session.flush()
@@ -69,7 +71,7 @@ def create(session: Session, data: OrderCreate, reservation: Reservation | None 
 
 
 def get_for(session: Session, caller: Caller, order_id: str) -> Order:
-    order = session.get(Order, order_id)
+    order = session.get(Order, order_id) if has_prefix(order_id, "ord") else None  # see chargebacks.get_for
     if order is None or (caller.seller_id is not None and order.seller_id != caller.seller_id):
         raise NotFound(f"Order {order_id} does not exist.")
     return order

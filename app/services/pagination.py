@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.domain.errors import FieldProblem, InvalidInput
 
@@ -19,10 +19,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(id_, str):
+        if parsed.tzinfo is None or not isinstance(id_, str) or "\x00" in id_:
             raise ValueError
-        return parsed, id_
-    except (ValueError, TypeError, UnicodeError, json.JSONDecodeError):
+        return parsed.astimezone(UTC), id_
+    except (ValueError, TypeError, OverflowError, UnicodeError, json.JSONDecodeError):
         raise InvalidInput(
             "The cursor is not one this API returned.", errors=[FieldProblem("cursor", "invalid cursor")]
         ) from None

@@ -1,0 +1,192 @@
+"""Races the database must win: concurrent notices, idempotent retries, rulings and outbox claims.
+
+Threads are lined up on a ``threading.Barrier`` so their requests overlap; each test asserts the
+invariant that must hold whatever the interleaving (no sleeps, no timing assumptions).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import httpx2
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.models.chargeback import CaseEvent, Chargeback
+from app.models.message import Message
+from app.models.order import Order
+from app.models.outbox import OutboxMessage
+from app.notify.dispatcher import claim
+from app.notify.outbox import enqueue
+from tests.api.conftest import PLATFORM, World, make_case, notice
+
+T = TypeVar("T")
+
+
+def run_together(n: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(0) … work(n-1)`` in ``n`` threads released at the same instant; re-raises failures."""
+    barrier = threading.Barrier(n)
+
+    def task(i: int) -> T:
+        barrier.wait(timeout=30)
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(task, range(n)))
+
+
+def engine_of(app: FastAPI) -> Engine:
+    engine: Engine = app.state.engine
+    return engine
+
+
+def claim_ids(engine: Engine, limit: int) -> list[str]:
+    """One worker's claim, on its own connection."""
+    with Session(engine, expire_on_commit=False) as s:
+        return [m.id for m in claim(s, utcnow(), limit)]
+
+
+def code_of(r: httpx2.Response) -> Any:
+    return r.json().get("code")
+
+
+def test_concurrent_notices_on_one_order_never_freeze_more_than_its_amount(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    order_id = world.order["id"]
+    assert world.order["amount_minor"] == 10_000
+    bodies = [notice(order_id, 3_000) for _ in range(12)]
+
+    responses = run_together(12, lambda i: client.post("/v1/chargebacks", json=bodies[i], headers=PLATFORM))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 3 + [422] * 9, [r.text for r in responses if r.status_code not in (201, 422)]
+    assert {code_of(r) for r in responses if r.status_code == 422} == {"amount_exceeds_order"}
+    created = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 3
+    with Session(engine_of(app)) as s:
+        order = s.get_one(Order, order_id)
+        assert (order.frozen_amount_minor, order.debited_amount_minor) == (9_000, 0)
+        cases = s.execute(select(col(Chargeback.id)).where(col(Chargeback.order_id) == order_id)).scalars()
+        assert set(cases) == created
+        messages = list(s.execute(select(Message).where(col(Message.chargeback_id).in_(created))).scalars())
+        emails = [
+            m.headers.get("X-Chargeback-Id")
+            for m in s.execute(select(OutboxMessage).where(col(OutboxMessage.channel) == "email")).scalars()
+        ]
+    assert sorted(m.chargeback_id or "" for m in messages) == sorted(created)
+    assert sorted(emails) == sorted(created)
+    r = client.get(f"/v1/orders/{order_id}", headers=world.seller_headers)
+    assert r.status_code == 200
+    assert r.json()["frozen_amount_minor"] == 9_000
+    assert sorted(r.json()["chargeback_ids"]) == sorted(created)
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_chargeback(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    order_id = world.order["id"]
+    body = notice(order_id, 2_500)
+    headers = PLATFORM | {"Idempotency-Key": "erp-retry-race-0001"}
+
+    responses = run_together(8, lambda _: client.post("/v1/chargebacks", json=body, headers=headers))
+
+    assert all(r.status_code in (201, 409) for r in responses), [r.text for r in responses]
+    assert {code_of(r) for r in responses if r.status_code == 409} <= {"idempotency_in_progress"}
+    ok = [r for r in responses if r.status_code == 201]
+    assert ok, "the request holding the key must have created the chargeback"
+    assert len([r for r in ok if r.headers.get("Idempotent-Replayed") != "true"]) == 1
+    ids = {r.json()["id"] for r in ok}
+    assert len(ids) == 1
+    with Session(engine_of(app)) as s:
+        stored = list(
+            s.execute(select(col(Chargeback.id)).where(col(Chargeback.order_id) == order_id)).scalars()
+        )
+        assert stored == list(ids)
+        assert s.get_one(Order, order_id).frozen_amount_minor == 2_500
+    # A client that got 409 retries later and gets the original answer.
+    again = client.post("/v1/chargebacks", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] in ids
+
+
+def test_concurrent_rulings_on_one_case_settle_the_funds_once(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    order_id = world.order["id"]
+    case = make_case(client, order_id, 4_000)
+    outcomes = ["won", "lost", "won", "lost"]
+    # Half the callers also send the ETag they read, as a careful client would.
+    extra = [{}, {}, {"If-Match": f'"{case["version"]}"'}, {"If-Match": f'"{case["version"]}"'}]
+
+    responses = run_together(
+        4,
+        lambda i: client.post(
+            f"/v1/chargebacks/{case['id']}/ruling",
+            json={"outcome": outcomes[i], "note": f"ruling {i}"},
+            headers=PLATFORM | extra[i],
+        ),
+    )
+
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1, [r.text for r in responses]
+    losers = [(r.status_code, code_of(r)) for r in responses if r.status_code != 200]
+    assert set(losers) <= {(409, "case_closed"), (412, "precondition_failed")}, losers
+    winner = next(r.json() for r in responses if r.status_code == 200)
+    assert winner["status"] in ("won", "lost")
+    order = client.get(f"/v1/orders/{order_id}", headers=world.seller_headers).json()
+    if winner["status"] == "won":
+        assert (order["frozen_amount_minor"], order["debited_amount_minor"]) == (0, 0)
+        assert order["fund_status"] == "available"
+    else:
+        assert (order["frozen_amount_minor"], order["debited_amount_minor"]) == (0, 4_000)
+        assert order["fund_status"] == "debited"
+    stored = client.get(f"/v1/chargebacks/{case['id']}", headers=PLATFORM).json()
+    assert (stored["status"], stored["version"]) == (winner["status"], winner["version"])
+    with Session(engine_of(app)) as s:
+        kinds = list(
+            s.execute(select(col(CaseEvent.type)).where(col(CaseEvent.chargeback_id) == case["id"])).scalars()
+        )
+        closing_emails = s.execute(
+            select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.channel) == "email")
+        ).scalar_one()
+    assert sorted(kinds) == sorted(["chargeback.created", f"chargeback.{winner['status']}"])
+    assert closing_emails == 2  # the notice's email and the one ruling's
+
+
+@pytest.mark.postgres_only
+def test_two_workers_claiming_the_outbox_at_once_never_share_a_message(
+    settings: Settings, app: FastAPI
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite serialises writers; FOR UPDATE SKIP LOCKED claiming is PostgreSQL behaviour")
+    engine = engine_of(app)
+    for round_ in range(5):
+        with Session(engine) as s:
+            queued = {
+                m.id
+                for i in range(20)
+                if (
+                    m := enqueue(
+                        s, channel="email", recipient=f"r{round_}-{i}@shop.example", body="hi", now=utcnow()
+                    )
+                )
+                is not None
+            }
+            s.commit()
+        # Each worker may take 15 of the 20: together they must take all, never the same one.
+        claimed = run_together(2, lambda _: claim_ids(engine, 15))
+        first, second = (set(c) for c in claimed)
+        assert len(first) == len(claimed[0])
+        assert len(second) == len(claimed[1])
+        assert not first & second, f"round {round_}: both workers claimed {first & second}"
+        assert first | second == queued, f"round {round_}: nobody claimed {queued - first - second}"
