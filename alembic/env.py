@@ -1,12 +1,12 @@
-"""Alembic environment: the URL comes from the app's settings (or ``-x url=…`` / config attribute in tests)."""
+"""Alembic environment: the URL comes from the settings, ``-x url=…``, or a connection given by tests."""
 
 from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlalchemy import Connection
 
+from alembic import context
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.models import metadata

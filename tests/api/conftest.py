@@ -35,7 +35,7 @@ class Mailbox:
     port: int
     messages: list[Message] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content)
         msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(msg)
@@ -56,11 +56,11 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture
 def settings(database_url: str, mailbox: Mailbox, tmp_path: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         database_pool_size=5,
-        platform_api_key=PLATFORM_KEY,  # type: ignore[arg-type]
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
+        platform_api_key=PLATFORM_KEY,
+        secret_key="test-secret-key-0123456789",
         smtp_host="127.0.0.1",
         smtp_port=mailbox.port,
         evidence_storage_url=f"file://{tmp_path}/evidence",
@@ -78,10 +78,10 @@ def app(settings: Settings) -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(app: FastAPI) -> TestClient:
     # Not entered as a context manager: the lifespan (in-process dispatcher) stays off and tests
     # drive the dispatcher explicitly, so nothing depends on timing.
-    yield TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture
@@ -107,7 +107,9 @@ def make_key(client: TestClient, seller_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['key']}"}
 
 
-def make_order(client: TestClient, seller_id: str, amount_minor: int = 10_000, **overrides: Any) -> dict[str, Any]:
+def make_order(
+    client: TestClient, seller_id: str, amount_minor: int = 10_000, **overrides: Any
+) -> dict[str, Any]:
     body = {"seller_id": seller_id, "amount_minor": amount_minor, "currency": "EUR"} | overrides
     r = client.post("/v1/orders", json=body, headers=PLATFORM)
     assert r.status_code == 201, r.text
@@ -127,7 +129,9 @@ def notice(order_id: str, amount_minor: int = 5_000, **overrides: Any) -> dict[s
     } | overrides
 
 
-def make_case(client: TestClient, order_id: str, amount_minor: int = 5_000, **overrides: Any) -> dict[str, Any]:
+def make_case(
+    client: TestClient, order_id: str, amount_minor: int = 5_000, **overrides: Any
+) -> dict[str, Any]:
     r = client.post("/v1/chargebacks", json=notice(order_id, amount_minor, **overrides), headers=PLATFORM)
     assert r.status_code == 201, r.text
     return dict(r.json())
