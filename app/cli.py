@@ -49,7 +49,7 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=not args.no_access_log,
+        access_log=False,  # the app logs each request itself, with its request id
     )
 
 
@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         p.add_argument("--workers", type=int, default=1)
-        p.add_argument("--no-access-log", action="store_true")
+        p.add_argument(
+            "--no-access-log", action="store_true", help="accepted for compatibility; see LOG_LEVEL"
+        )
         p.set_defaults(func=func)
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=migrate)
     sub.add_parser("worker", help="deliver notifications and run sweeps").set_defaults(func=worker)

@@ -56,6 +56,10 @@ def _summaries_from_docstrings(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    if settings.secret_key is None:
+        raise SystemExit(
+            "SECRET_KEY is required (it signs tokens and links); `chargeback-desk demo` makes one."
+        )
     settings.calendar  # noqa: B018 -- fail at start-up, not on the first notice, if the calendar is misconfigured
 
     @asynccontextmanager

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+access_log = logging.getLogger("chargeback_desk.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -44,13 +46,21 @@ class RequestIdMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         raw = request_id.encode()
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", raw)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if access_log.isEnabledFor(logging.INFO):
+                # Method, path, status: never the query, headers or body (they may hold secrets).
+                elapsed = (time.perf_counter() - started) * 1000
+                access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
             request_id_var.reset(token)

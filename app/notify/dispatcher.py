@@ -23,7 +23,7 @@ from app.core.config import Settings
 from app.core.db import begin_write
 from app.models.outbox import OutboxMessage
 from app.notify.channels import ChannelDisabled, DeliveryError, send_email, send_sms
-from app.services import chargebacks
+from app.services import chargebacks, idempotency
 
 log = logging.getLogger("chargeback_desk.dispatcher")
 
@@ -93,11 +93,14 @@ class Dispatcher:
             raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
 
     def maintain(self) -> None:
-        """Keep SQLite's planner statistics fresh (PostgreSQL's autovacuum does this by itself).
+        """Hourly housekeeping: forget expired idempotency keys; keep SQLite's planner statistics fresh.
 
-        Without statistics SQLite may pick the sweep's (status, respond_by) index for a seller's
-        filtered list and sort thousands of rows; with them it seeks the matching list index.
+        PostgreSQL's autovacuum keeps its statistics by itself. Without statistics SQLite may pick
+        the sweep's (status, respond_by) index for a seller's filtered list and sort thousands of
+        rows; with them it seeks the matching list index.
         """
+        with Session(self.engine) as session:
+            idempotency.purge_expired(session)
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as conn:  # committed: ANALYZE results roll back with a transaction
                 conn.exec_driver_sql("PRAGMA optimize")

@@ -174,8 +174,7 @@ def create(
 
 def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
     """Load a case the caller may see; someone else's case is "not found", like a missing one."""
-    # An id not of our shape names nothing (and a NUL in it would fail on PostgreSQL): no query.
-    case = session.get(Chargeback, case_id) if has_prefix(case_id, "cb") else None
+    case = session.get(Chargeback, case_id)
     if case is None or (caller.seller_id is not None and case.seller_id != caller.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return case

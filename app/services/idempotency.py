@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
@@ -130,3 +130,11 @@ def release(session: Session, reservation: Reservation) -> None:
         )
     )
     session.commit()
+
+
+def purge_expired(session: Session) -> int:
+    """Delete keys past their 24 hours (housekeeping; an expired key is also ignored when met)."""
+    begin_write(session)
+    result = session.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) < utcnow()))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -7,7 +7,6 @@ from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
-from app.core.ids import has_prefix
 from app.domain.errors import NotFound
 from app.models.message import Message, MessagePublic
 from app.services.pagination import decode_cursor, encode_cursor
@@ -44,7 +43,7 @@ def list_for(
 
 def mark_read(session: Session, seller_id: str, message_id: str) -> MessagePublic:
     begin_write(session)
-    message = session.get(Message, message_id) if has_prefix(message_id, "msg") else None
+    message = session.get(Message, message_id)
     if message is None or message.seller_id != seller_id:
         raise NotFound(f"Message {message_id} does not exist.")
     session.execute(

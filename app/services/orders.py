@@ -8,7 +8,7 @@ from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
-from app.core.ids import has_prefix, new_id
+from app.core.ids import new_id
 from app.domain.errors import Conflict, FieldProblem, NotFound
 from app.models.chargeback import Chargeback
 from app.models.order import FundStatus, Order, OrderCreate, OrderPublic
@@ -71,7 +71,7 @@ def create(session: Session, data: OrderCreate, reservation: Reservation | None 
 
 
 def get_for(session: Session, caller: Caller, order_id: str) -> Order:
-    order = session.get(Order, order_id) if has_prefix(order_id, "ord") else None  # see chargebacks.get_for
+    order = session.get(Order, order_id)
     if order is None or (caller.seller_id is not None and order.seller_id != caller.seller_id):
         raise NotFound(f"Order {order_id} does not exist.")
     return order
