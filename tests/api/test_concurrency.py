@@ -156,11 +156,11 @@ def test_concurrent_rulings_on_one_case_settle_the_funds_once(
         kinds = list(
             s.execute(select(col(CaseEvent.type)).where(col(CaseEvent.chargeback_id) == case["id"])).scalars()
         )
-        closing_emails = s.execute(
+        emails = s.execute(
             select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.channel) == "email")
         ).scalar_one()
     assert sorted(kinds) == sorted(["chargeback.created", f"chargeback.{winner['status']}"])
-    assert closing_emails == 2  # the notice's email and the one ruling's
+    assert emails == 2  # the notice's email and the one ruling's
 
 
 @pytest.mark.postgres_only
@@ -171,17 +171,14 @@ def test_two_workers_claiming_the_outbox_at_once_never_share_a_message(
         pytest.skip("SQLite serialises writers; FOR UPDATE SKIP LOCKED claiming is PostgreSQL behaviour")
     engine = engine_of(app)
     for round_ in range(5):
+        queued: set[str] = set()
         with Session(engine) as s:
-            queued = {
-                m.id
-                for i in range(20)
-                if (
-                    m := enqueue(
-                        s, channel="email", recipient=f"r{round_}-{i}@shop.example", body="hi", now=utcnow()
-                    )
+            for i in range(20):
+                msg = enqueue(
+                    s, channel="email", recipient=f"r{round_}-{i}@shop.example", body="hi", now=utcnow()
                 )
-                is not None
-            }
+                assert msg is not None
+                queued.add(msg.id)
             s.commit()
         # Each worker may take 15 of the 20: together they must take all, never the same one.
         claimed = run_together(2, lambda _: claim_ids(engine, 15))

@@ -27,9 +27,9 @@ SELLER_BODY = {"name": "Acme Shop", "email": "orders@acme-shop.example", "countr
 
 def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
+    assert r.json()["code"] == code
     assert r.headers["content-type"] == PROBLEM, r.text
     body: dict[str, Any] = r.json()
-    assert body["code"] == code
     assert body.keys() >= PROBLEM_FIELDS
     assert body["status"] == status
     assert body["type"].endswith(code)

@@ -1,0 +1,318 @@
+"""``Idempotency-Key`` on creating POSTs: replays, reuse with another body, failures, races, expiry."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.domain.errors import IdempotencyInProgress, IdempotencyKeyReused
+from app.models import Chargeback, IdempotencyRecord, Order, Seller
+from app.services import idempotency
+from tests.api.conftest import PLATFORM, World, make_seller, notice
+
+PROBLEM = "application/problem+json"
+SELLER_BODY = {"name": "Acme Shop", "email": "orders@acme-shop.example", "country": "DE"}
+
+
+def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code
+    assert r.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    return body
+
+
+def _with_key(key: str) -> dict[str, str]:
+    return {**PLATFORM, "Idempotency-Key": key}
+
+
+def _count(app: FastAPI, model: type[Any]) -> int:
+    with app.state.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _order(client: TestClient, world: World) -> dict[str, Any]:
+    r = client.get(f"/v1/orders/{world.order['id']}", headers=PLATFORM)
+    assert r.status_code == 200
+    return dict(r.json())
+
+
+# Replays -------------------------------------------------------------------------
+
+
+def test_same_key_and_body_replays_the_chargeback_and_creates_nothing(
+    client: TestClient, world: World, app: FastAPI
+) -> None:
+    body = notice(world.order["id"], 3_000)
+    first = client.post("/v1/chargebacks", json=body, headers=_with_key("cb-1"))
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    events = client.get(f"/v1/chargebacks/{first.json()['id']}/events", headers=PLATFORM).json()["data"]
+
+    for _ in range(2):
+        again = client.post("/v1/chargebacks", json=body, headers=_with_key("cb-1"))
+        assert again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        assert again.content == first.content
+
+    order = _order(client, world)
+    assert order["frozen_amount_minor"] == 3_000
+    assert order["chargeback_ids"] == [first.json()["id"]]
+    assert _count(app, Chargeback) == 1
+    after = client.get(f"/v1/chargebacks/{first.json()['id']}/events", headers=PLATFORM).json()["data"]
+    assert after == events
+
+
+def test_replay_does_not_depend_on_json_key_order_or_spacing(client: TestClient, world: World) -> None:
+    body = notice(world.order["id"], 1_000)
+    first = client.post("/v1/chargebacks", json=body, headers=_with_key("cb-order"))
+    assert first.status_code == 201, first.text
+    reordered = b'{\n  "currency": "EUR", "bank_reference": "%s",\n  "amount_minor": 1000,' % (
+        body["bank_reference"].encode()
+    )
+    reordered += b' "reason_code": "13.1", "order_id": "%s"}' % world.order["id"].encode()
+    again = client.post(
+        "/v1/chargebacks",
+        content=reordered,
+        headers={**_with_key("cb-order"), "Content-Type": "application/json"},
+    )
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
+@pytest.mark.parametrize("resource", ["sellers", "orders"])
+def test_same_key_and_body_replays_the_first_response(
+    client: TestClient, world: World, app: FastAPI, resource: str
+) -> None:
+    body: dict[str, Any] = (
+        SELLER_BODY
+        if resource == "sellers"
+        else {
+            "seller_id": world.seller["id"],
+            "amount_minor": 500,
+            "currency": "EUR",
+            "placed_at": "2026-01-02T03:04:05Z",
+        }
+    )
+    model = Seller if resource == "sellers" else Order
+    before = _count(app, model)
+    first = client.post(f"/v1/{resource}", json=body, headers=_with_key(f"{resource}-1"))
+    assert first.status_code == 201, first.text
+    again = client.post(f"/v1/{resource}", json=body, headers=_with_key(f"{resource}-1"))
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert _count(app, model) == before + 1
+
+
+def test_without_key_each_request_creates(client: TestClient, app: FastAPI) -> None:
+    for _ in range(2):
+        r = client.post("/v1/sellers", json=SELLER_BODY, headers=PLATFORM)
+        assert r.status_code == 201
+        assert "Idempotent-Replayed" not in r.headers
+    assert _count(app, Seller) == 2
+
+
+# Reuse with another request --------------------------------------------------------
+
+
+def test_same_key_with_different_body_is_422_idempotency_key_reused(
+    client: TestClient, world: World, app: FastAPI
+) -> None:
+    first = client.post("/v1/chargebacks", json=notice(world.order["id"], 1_000), headers=_with_key("cb-2"))
+    assert first.status_code == 201, first.text
+    r = client.post("/v1/chargebacks", json=notice(world.order["id"], 2_000), headers=_with_key("cb-2"))
+    body = assert_problem(r, 422, "idempotency_key_reused")
+    assert "Idempotent-Replayed" not in r.headers
+    assert body["detail"]
+    assert _order(client, world)["frozen_amount_minor"] == 1_000
+    assert _count(app, Chargeback) == 1
+
+
+def test_same_key_on_another_endpoint_is_422_idempotency_key_reused(client: TestClient, world: World) -> None:
+    r = client.post(
+        "/v1/orders",
+        json={"seller_id": world.seller["id"], "amount_minor": 700, "currency": "EUR"},
+        headers=_with_key("shared-key"),
+    )
+    assert r.status_code == 201, r.text
+    r = client.post("/v1/sellers", json=SELLER_BODY, headers=_with_key("shared-key"))
+    assert_problem(r, 422, "idempotency_key_reused")
+
+
+def test_same_key_and_body_on_another_path_is_422_idempotency_key_reused(
+    client: TestClient, world: World
+) -> None:
+    """The fingerprint includes the path: one body for two sellers' key endpoints is two requests."""
+    other = make_seller(client, name="Other", email="other@other.example")
+    r = client.post(
+        f"/v1/sellers/{world.seller['id']}/api-keys", json={"name": "erp"}, headers=_with_key("k-1")
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(f"/v1/sellers/{other['id']}/api-keys", json={"name": "erp"}, headers=_with_key("k-1"))
+    assert_problem(r, 422, "idempotency_key_reused")
+    r = client.get(f"/v1/sellers/{other['id']}/api-keys", headers=PLATFORM)
+    assert r.json() == []
+
+
+def test_keys_are_scoped_per_caller(app: FastAPI) -> None:
+    fp_a = idempotency.fingerprint("POST", "/v1/orders", {"amount_minor": 1})
+    fp_b = idempotency.fingerprint("POST", "/v1/orders", {"amount_minor": 2})
+    with Session(app.state.engine) as session:
+        first = idempotency.reserve(session, "platform", "same-key", fp_a)
+        second = idempotency.reserve(session, "sel_other_caller", "same-key", fp_b)
+        assert isinstance(first, idempotency.Reservation)
+        assert isinstance(second, idempotency.Reservation)
+        with pytest.raises(IdempotencyKeyReused):
+            idempotency.reserve(session, "platform", "same-key", fp_b)
+
+
+# Failures free the key -------------------------------------------------------------
+
+
+def test_failed_request_frees_the_key_for_a_fixed_retry(
+    client: TestClient, world: World, app: FastAPI
+) -> None:
+    too_much = notice(world.order["id"], 10_001)
+    r = client.post("/v1/chargebacks", json=too_much, headers=_with_key("cb-3"))
+    assert_problem(r, 422, "amount_exceeds_order")
+    # The failure is not stored as the key's answer: the same request fails afresh, not replayed.
+    r = client.post("/v1/chargebacks", json=too_much, headers=_with_key("cb-3"))
+    assert_problem(r, 422, "amount_exceeds_order")
+    assert "Idempotent-Replayed" not in r.headers
+
+    fixed = notice(world.order["id"], 4_000)
+    r = client.post("/v1/chargebacks", json=fixed, headers=_with_key("cb-3"))
+    assert r.status_code == 201, r.text
+    assert "Idempotent-Replayed" not in r.headers
+    assert _order(client, world)["frozen_amount_minor"] == 4_000
+    replay = client.post("/v1/chargebacks", json=fixed, headers=_with_key("cb-3"))
+    assert replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert _count(app, Chargeback) == 1
+
+
+def test_not_found_frees_the_key(client: TestClient, world: World) -> None:
+    r = client.post("/v1/chargebacks", json=notice("ord_missing", 100), headers=_with_key("cb-4"))
+    assert_problem(r, 404, "not_found")
+    r = client.post("/v1/chargebacks", json=notice(world.order["id"], 100), headers=_with_key("cb-4"))
+    assert r.status_code == 201, r.text
+
+
+def test_invalid_body_reserves_nothing(client: TestClient, world: World, app: FastAPI) -> None:
+    r = client.post("/v1/chargebacks", json={"order_id": world.order["id"]}, headers=_with_key("cb-5"))
+    assert_problem(r, 422, "validation_error")
+    assert _count(app, IdempotencyRecord) == 0
+
+
+# Concurrent duplicates ---------------------------------------------------------------
+
+
+def test_concurrent_reservations_of_one_key_let_exactly_one_through(app: FastAPI) -> None:
+    fp = idempotency.fingerprint("POST", "/v1/chargebacks", {"amount_minor": 1})
+    barrier = threading.Barrier(4)
+
+    def attempt(_: int) -> str:
+        with Session(app.state.engine, expire_on_commit=False) as session:
+            barrier.wait(timeout=10)
+            try:
+                outcome = idempotency.reserve(session, "platform", "race-key", fp)
+            except IdempotencyInProgress:
+                return "in_progress"
+            return "reserved" if isinstance(outcome, idempotency.Reservation) else "replayed"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = sorted(pool.map(attempt, range(4)))
+    assert results == ["in_progress", "in_progress", "in_progress", "reserved"]
+
+
+def test_concurrent_duplicate_requests_create_one_chargeback(
+    client: TestClient, world: World, app: FastAPI
+) -> None:
+    body = notice(world.order["id"], 2_500)
+    barrier = threading.Barrier(4)
+
+    def send(_: int) -> Response:
+        barrier.wait(timeout=10)
+        return client.post("/v1/chargebacks", json=body, headers=_with_key("cb-race"))
+
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(send, range(4)))
+
+    created = [r for r in responses if r.status_code == 201 and "Idempotent-Replayed" not in r.headers]
+    replayed = [r for r in responses if r.headers.get("Idempotent-Replayed") == "true"]
+    busy = [r for r in responses if r.status_code == 409]
+    assert len(created) == 1, [(r.status_code, r.text) for r in responses]
+    assert len(created) + len(replayed) + len(busy) == 4
+    for r in replayed:
+        assert r.status_code == 201
+        assert r.json() == created[0].json()
+    for r in busy:
+        assert_problem(r, 409, "idempotency_in_progress")
+    assert _count(app, Chargeback) == 1
+    order = _order(client, world)
+    assert order["frozen_amount_minor"] == 2_500
+    assert order["chargeback_ids"] == [created[0].json()["id"]]
+    # Once the first is done, a late duplicate is a replay.
+    late = client.post("/v1/chargebacks", json=body, headers=_with_key("cb-race"))
+    assert late.status_code == 201
+    assert late.headers["Idempotent-Replayed"] == "true"
+
+
+# Expiry and limits -----------------------------------------------------------------
+
+
+def test_key_is_kept_for_24_hours(client: TestClient, world: World) -> None:
+    first = {"seller_id": world.seller["id"], "amount_minor": 100, "currency": "EUR"}
+    r = client.post("/v1/orders", json=first, headers=_with_key("order-day"))
+    assert r.status_code == 201, r.text
+    with time_machine.travel(timedelta(hours=23, minutes=59)):
+        r = client.post("/v1/orders", json=first | {"amount_minor": 200}, headers=_with_key("order-day"))
+        assert_problem(r, 422, "idempotency_key_reused")
+        r = client.post("/v1/orders", json=first, headers=_with_key("order-day"))
+        assert r.status_code == 201
+        assert r.headers["Idempotent-Replayed"] == "true"
+
+
+def test_expired_key_can_be_reused_with_a_new_body(client: TestClient, world: World, app: FastAPI) -> None:
+    first = {"seller_id": world.seller["id"], "amount_minor": 100, "currency": "EUR"}
+    r = client.post("/v1/orders", json=first, headers=_with_key("order-old"))
+    assert r.status_code == 201, r.text
+    first_id = r.json()["id"]
+    with time_machine.travel(timedelta(hours=25)):
+        r = client.post("/v1/orders", json=first | {"amount_minor": 200}, headers=_with_key("order-old"))
+        assert r.status_code == 201, r.text
+        assert "Idempotent-Replayed" not in r.headers
+        assert r.json()["id"] != first_id
+        assert r.json()["amount_minor"] == 200
+        r = client.post("/v1/orders", json=first | {"amount_minor": 200}, headers=_with_key("order-old"))
+        assert r.headers["Idempotent-Replayed"] == "true"
+    assert _count(app, Order) == 3  # the world's order, the first and the one after expiry
+
+
+def test_idempotency_key_longer_than_255_is_422_validation_error(client: TestClient, app: FastAPI) -> None:
+    r = client.post("/v1/sellers", json=SELLER_BODY, headers=_with_key("k" * 256))
+    body = assert_problem(r, 422, "validation_error")
+    assert [e["field"] for e in body["errors"]] == ["Idempotency-Key"]
+    assert _count(app, Seller) == 0
+    r = client.post("/v1/sellers", json=SELLER_BODY, headers=_with_key("k" * 255))
+    assert r.status_code == 201, r.text
+
+
+def test_empty_idempotency_key_is_422_validation_error(client: TestClient, app: FastAPI) -> None:
+    r = client.post("/v1/sellers", json=SELLER_BODY, headers=_with_key(""))
+    assert_problem(r, 422, "validation_error")
+    assert _count(app, Seller) == 0

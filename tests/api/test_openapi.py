@@ -1,0 +1,252 @@
+"""The published OpenAPI document: ids, summaries, problem responses, typed schemas, examples, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.api.conftest import PLATFORM, World, make_case
+
+PROBLEM_REF = "#/components/schemas/Problem"
+METHODS = {"get", "post", "put", "patch", "delete"}
+LIST_ENDPOINT_PARAMS = {
+    "/v1/chargebacks": {
+        "status",
+        "reason_category",
+        "order_id",
+        "respond_by_before",
+        "updated_since",
+        "limit",
+        "cursor",
+    },
+    "/v1/messages": {"unread", "limit", "cursor"},
+}
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The document as served; building it needs no database."""
+    tmp: Path = tmp_path_factory.mktemp("openapi")
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp}/never-migrated.db",
+        platform_api_key=SecretStr("pk_openapi"),
+        secret_key=SecretStr("openapi-secret-0123456789"),
+        dispatch_in_process=False,
+    )
+    application = create_app(settings)
+    r = TestClient(application).get("/openapi.json")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    yield r.json()
+    application.state.engine.dispose()
+
+
+def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = spec["components"]["schemas"][name]
+    return schema
+
+
+def _is_typed(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
+    if "$ref" in schema:
+        return _is_typed(spec, _resolve(spec, schema))
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        if combinator in schema:
+            return all(_is_typed(spec, branch) for branch in schema[combinator])
+    if "enum" in schema or "const" in schema:
+        return True
+    if schema.get("type") == "array":
+        return _is_typed(spec, schema.get("items", {}))
+    return "type" in schema
+
+
+def test_every_operation_has_a_unique_operation_id(spec: dict[str, Any]) -> None:
+    ids = [str(operation.get("operationId", "")) for _, _, operation in _operations(spec)]
+    assert len(ids) >= 15
+    assert all(ids), ids
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_every_operation_has_a_summary_from_its_docstring(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        summary = operation.get("summary", "")
+        assert summary.strip(), f"{method.upper()} {path}"
+        # FastAPI's fallback is the function name in title case; ours come from the one-line docstring.
+        fallback = operation["operationId"].replace("_", " ").title()
+        assert summary != fallback, f"{method.upper()} {path}: summary is the function name"
+        assert "\n" not in summary
+
+
+def test_operations_with_input_document_a_problem_4xx(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        has_path_params = any(p["in"] == "path" for p in operation.get("parameters", []))
+        if "requestBody" not in operation and not has_path_params:
+            continue
+        problems = [
+            status
+            for status, response in operation["responses"].items()
+            if status.startswith("4")
+            and response.get("content", {}).get("application/problem+json", {}).get("schema", {}).get("$ref")
+            == PROBLEM_REF
+        ]
+        assert problems, f"{method.upper()} {path} documents no 4xx problem"
+        if has_path_params and path.startswith("/v1/"):
+            assert "404" in problems, f"{method.upper()} {path}"
+
+
+def test_every_error_response_is_documented_as_a_problem(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        for status, response in operation["responses"].items():
+            if not status.startswith("4"):
+                continue
+            content = response.get("content", {})
+            assert set(content) == {"application/problem+json"}, f"{method.upper()} {path} {status}"
+            assert content["application/problem+json"]["schema"] == {"$ref": PROBLEM_REF}
+            assert response["description"], f"{method.upper()} {path} {status}"
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+
+
+def test_authenticated_operations_document_401(spec: dict[str, Any]) -> None:
+    protected = ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/messages")
+    for path, method, operation in _operations(spec):
+        if path.startswith(protected):
+            assert "401" in operation["responses"], f"{method.upper()} {path}"
+            assert "invalid_credential" in operation["responses"]["401"]["description"]
+
+
+def test_problem_schema_is_in_components(spec: dict[str, Any]) -> None:
+    problem = spec["components"]["schemas"]["Problem"]
+    assert problem["type"] == "object"
+    assert set(problem["required"]) >= {"type", "title", "status", "detail", "code"}
+    assert set(problem["properties"]) >= {"type", "title", "status", "detail", "code", "instance", "errors"}
+    errors = _resolve(spec, problem["properties"]["errors"]["anyOf"][0]["items"])
+    assert set(errors["properties"]) == {"field", "message"}
+    assert "$defs" not in problem
+
+
+def test_every_schema_property_has_a_type(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    untyped = [
+        f"{name}.{prop}"
+        for name, schema in schemas.items()
+        for prop, sub in schema.get("properties", {}).items()
+        if not _is_typed(spec, sub)
+    ]
+    assert untyped == []
+
+
+def test_operation_parameters_have_types(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        for parameter in operation.get("parameters", []):
+            assert _is_typed(spec, parameter["schema"]), f"{method.upper()} {path} {parameter['name']}"
+
+
+@pytest.mark.parametrize("name", ["ChargebackCreate", "OrderCreate", "SellerCreate"])
+def test_create_schema_carries_examples_for_every_field(spec: dict[str, Any], name: str) -> None:
+    schema = spec["components"]["schemas"][name]
+    assert schema["properties"]
+    missing = [prop for prop, sub in schema["properties"].items() if not sub.get("examples")]
+    assert missing == []
+    assert schema.get("additionalProperties") is False  # unknown fields are refused, and documented so
+
+
+def test_idempotency_key_is_documented_on_creating_posts(spec: dict[str, Any]) -> None:
+    for path in ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/chargebacks/bulk"):
+        names = {p["name"] for p in spec["paths"][path]["post"].get("parameters", [])}
+        assert "Idempotency-Key" in names, path
+
+
+def test_contract_list_endpoints_document_their_query_params(spec: dict[str, Any]) -> None:
+    for path, expected in LIST_ENDPOINT_PARAMS.items():
+        documented = {p["name"] for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+        assert documented >= expected, path
+        limit = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "limit")
+        assert limit["schema"]["minimum"] == 1
+        assert limit["schema"]["maximum"] == 200
+        assert limit["schema"]["default"] == 50
+
+
+def _list_endpoints(spec: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    out = []
+    for path, item in spec["paths"].items():
+        operation = item.get("get")
+        if operation is None or "{" in path:
+            continue
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        if "next_cursor" in _resolve(spec, schema).get("properties", {}):
+            out.append((path, [p for p in operation.get("parameters", []) if p["in"] == "query"]))
+    return out
+
+
+def _sample(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+    """A valid query value for a documented parameter schema."""
+    for branch in schema.get("anyOf", [schema]):
+        branch = _resolve(spec, branch)
+        if branch.get("type") == "null":
+            continue
+        if "enum" in branch:
+            return str(branch["enum"][0])
+        if branch.get("type") == "integer":
+            return str(branch.get("minimum", 1))
+        if branch.get("type") == "boolean":
+            return "true"
+        if branch.get("format") == "date-time":
+            return "2026-01-01T00:00:00Z"
+        if branch.get("type") == "string":
+            return "x"
+    raise AssertionError(f"no sample for {schema}")
+
+
+def test_every_documented_list_query_param_is_accepted(client: TestClient, world: World) -> None:
+    """Property check: each documented query parameter of each list endpoint exists on the server."""
+    make_case(client, world.order["id"])
+    spec = client.get("/openapi.json").json()
+    endpoints = _list_endpoints(spec)
+    assert {path for path, _ in endpoints} >= set(LIST_ENDPOINT_PARAMS)
+    for path, parameters in endpoints:
+        assert parameters, path
+        for parameter in parameters:
+            if parameter["name"] == "cursor":
+                continue  # only cursors this API returned are valid
+            value = _sample(spec, parameter["schema"])
+            r = client.get(path, params={parameter["name"]: value}, headers=world.seller_headers)
+            assert r.status_code == 200, f"{path}?{parameter['name']}={value}: {r.text}"
+            assert set(r.json()) == {"data", "next_cursor"}
+        limit = next(p for p in parameters if p["name"] == "limit")["schema"]
+        for outside in (limit["minimum"] - 1, limit["maximum"] + 1):
+            r = client.get(path, params={"limit": outside}, headers=world.seller_headers)
+            assert r.status_code == 422, f"{path}?limit={outside}"
+            assert r.json()["code"] == "validation_error"
+
+
+def test_cursor_from_a_list_page_is_accepted(client: TestClient, world: World) -> None:
+    for _ in range(3):
+        make_case(client, world.order["id"], 100)
+    r = client.get("/v1/chargebacks", params={"limit": 2}, headers=world.seller_headers)
+    assert r.status_code == 200
+    first = r.json()
+    assert len(first["data"]) == 2
+    assert first["next_cursor"]
+    r = client.get("/v1/chargebacks", params={"limit": 2, "cursor": first["next_cursor"]}, headers=PLATFORM)
+    assert r.status_code == 200
+    rest = r.json()
+    assert len(rest["data"]) == 1
+    assert rest["next_cursor"] is None
+    assert {c["id"] for c in first["data"]}.isdisjoint(c["id"] for c in rest["data"])
