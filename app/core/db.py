@@ -104,6 +104,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writing one (BEGIN IMMEDIATE on SQLite; plain on PostgreSQL).
 
-    Call first thing in a service that writes, before any query.
+    Call first thing in a service that writes. A read transaction already open on the session (the
+    request's credential lookup) is ended first: a writer must start its own, and a read-only
+    request should not pay for ending one it does not need to.
     """
+    if session.in_transaction() and not session.connection().get_execution_options().get(WRITE_OPTION):
+        session.rollback()
     session.connection(execution_options={WRITE_OPTION: True})

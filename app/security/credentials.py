@@ -55,9 +55,6 @@ def resolve(session: Session, token: str | None, platform_key: str | None) -> Ca
             )
             .first()
         )
-        # End the lookup's read transaction: a writing use case must open its own (``begin_write``:
-        # BEGIN IMMEDIATE on SQLite), which it cannot do on a session that already holds a connection.
-        session.rollback()
         if row is not None:
             return Caller(kind="seller", principal_id=row.seller_id, actor=row.id, seller_id=row.seller_id)
     elif platform_key and same_secret(token, platform_key):
