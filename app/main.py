@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
         dispatcher = None
         if settings.dispatch_in_process:
             dispatcher = Dispatcher(app.state.engine, settings)

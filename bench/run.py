@@ -167,6 +167,7 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
     app_env = {
         **env,
         "PLATFORM_API_KEY": platform_key,
+        "SECRET_KEY": secrets.token_urlsafe(32),
         "DISPATCH_IN_PROCESS": "false",
         "LOG_LEVEL": "WARNING",
     }

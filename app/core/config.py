@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///./var/chargeback-desk.db"
-    database_pool_size: int = Field(default=40, ge=1, description="Connections kept open (PostgreSQL).")
+    # Request handlers running at once (each holds one connection). On 2 cores, 4 served GET by id
+    # about 20 % faster than uvicorn's default of 40, with a p99 of 26 ms instead of 99 ms (bench/).
+    thread_pool_size: int = Field(default=4, ge=1, le=1000)
+    # Handlers, plus the in-process dispatcher and one spare.
+    database_pool_size: int = Field(default=6, ge=1)
     evidence_storage_url: str = "file://./var/evidence"
     s3_endpoint_url: str | None = None
     platform_api_key: SecretStr | None = None

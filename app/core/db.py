@@ -45,11 +45,15 @@ class _SqliteWriters:
         self.lock = threading.Lock()
 
     def begin(self, conn: Any) -> None:
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # a reader: every statement is its own transaction
+        immediate = options.get(WRITE_OPTION, False)
         if immediate and self.lock.acquire(timeout=self.LOCK_WAIT):
             conn.info[_HOLDS_LOCK] = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight to the driver: this runs for every transaction; no need for the execute path.
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         except BaseException:
             self.end(conn)
             raise

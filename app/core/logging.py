@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
 import re
-import secrets
 import time
 from contextvars import ContextVar
 
@@ -42,7 +42,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
-        request_id = given if _VALID_ID.match(given) else secrets.token_hex(8)
+        # Not a secret, only a correlation id: the fast non-cryptographic generator is enough.
+        request_id = given if _VALID_ID.match(given) else f"{random.getrandbits(64):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         raw = request_id.encode()

@@ -159,7 +159,7 @@ def list_chargebacks(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List chargebacks, newest first."""
-    with db.session() as session:
+    with db.reader() as session:
         caller = auth.seller_or_platform(session)
         f = chargebacks.ListFilter(
             seller_id=caller.seller_id or seller_id,
@@ -180,7 +180,7 @@ def list_chargebacks(
 )
 def get_chargeback(chargeback_id: str, db: DbDep, auth: Auth) -> Response:
     """Get a chargeback."""
-    with db.session() as session:
+    with db.reader() as session:
         case = chargebacks.read_for(session, auth.seller_or_platform(session), chargeback_id)
     return json_response(chargebacks.to_public(case, db.settings, utcnow()), version=case.version)
 
@@ -223,7 +223,7 @@ def accept_chargeback(chargeback_id: str, db: DbDep, auth: Auth, if_match: IfMat
 )
 def list_chargeback_events(chargeback_id: str, db: DbDep, auth: Auth) -> Response:
     """The case's audit trail, oldest first."""
-    with db.session() as session:
+    with db.reader() as session:
         rows = chargebacks.events(session, auth.seller_or_platform(session), chargeback_id)
     return json_response(
         EventList(data=[CaseEventPublic.model_validate(r, from_attributes=True) for r in rows])

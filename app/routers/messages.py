@@ -32,7 +32,7 @@ def list_messages(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List the seller's messages, newest first."""
-    with db.session() as session:
+    with db.reader() as session:
         seller_id = auth.seller(session).require_seller()
         data, next_cursor = messages.list_for(session, seller_id, unread, limit, cursor)
         return json_response(MessagePage(data=data, next_cursor=next_cursor))

@@ -45,6 +45,6 @@ def create_order(
 )
 def get_order(order_id: str, db: DbDep, auth: Auth) -> Response:
     """Get an order with its fund details."""
-    with db.session() as session:
+    with db.reader() as session:
         order = orders.get_for(session, auth.seller_or_platform(session), order_id)
         return json_response(orders.to_public(session, order), version=order.version)

@@ -40,7 +40,7 @@ def create_seller(
 @router.get("/{seller_id}", response_model=SellerPublic, responses=error_responses(*_AUTH, e.NotFound))
 def get_seller(seller_id: str, db: DbDep, auth: Auth) -> Response:
     """Get a seller."""
-    with db.session() as session:
+    with db.reader() as session:
         auth.platform(session)
         seller = sellers.get_seller(session, seller_id)
         return json_response(SellerPublic.model_validate(seller, from_attributes=True))
@@ -80,7 +80,7 @@ def create_api_key(
 )
 def list_api_keys(seller_id: str, db: DbDep, auth: Auth) -> list[ApiKeyPublic]:
     """List a seller's API keys (without their secrets)."""
-    with db.session() as session:
+    with db.reader() as session:
         auth.platform(session)
         return sellers.list_api_keys(session, seller_id)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from app.domain.errors import Forbidden, InvalidCredential
@@ -38,23 +38,18 @@ class Caller:
 
 PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
 
+_KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
+    col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
+)
+
 
 def resolve(session: Session, token: str | None, platform_key: str | None) -> Caller:
     """Find who holds ``token``; a missing, unknown or revoked credential is the same 401."""
     if not token or len(token) > 512:
         raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
     if token.startswith(KEY_PREFIX):
-        # Core on the session's connection: this runs on every request, so no ORM overhead.
-        row = (
-            session.connection()
-            .execute(
-                select(col(ApiKey.id), col(ApiKey.seller_id)).where(
-                    col(ApiKey.key_hash) == digest(token),
-                    col(ApiKey.revoked_at).is_(None),
-                )
-            )
-            .first()
-        )
+        # Core on the session's connection with a prebuilt statement: this runs on every request.
+        row = session.connection().execute(_KEY_LOOKUP, {"key_hash": digest(token)}).first()
         if row is not None:
             return Caller(kind="seller", principal_id=row.seller_id, actor=row.id, seller_id=row.seller_id)
     elif platform_key and same_secret(token, platform_key):

@@ -181,16 +181,20 @@ def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
 
 
 _CASES = Chargeback.__table__  # type: ignore[attr-defined]
+# Built once: the hot read path then skips statement construction and cache-key generation.
+_CASE_BY_ID = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
+_SELLER_CASE_BY_ID = _CASE_BY_ID.where(_CASES.c.seller_id == bindparam("seller_id"))
 
 
 def read_for(session: Session, caller: Caller, case_id: str) -> CaseView:
     """Like ``get_for`` for reading only: one Core query, a detached row (the hot path of GET)."""
     if not has_prefix(case_id, "cb"):
         raise NotFound(f"Chargeback {case_id} does not exist.")
-    q = select(_CASES).where(_CASES.c.id == case_id)
-    if caller.seller_id is not None:
-        q = q.where(_CASES.c.seller_id == caller.seller_id)
-    row = session.connection().execute(q).first()
+    if caller.seller_id is None:
+        row = session.connection().execute(_CASE_BY_ID, {"case_id": case_id}).first()
+    else:
+        params = {"case_id": case_id, "seller_id": caller.seller_id}
+        row = session.connection().execute(_SELLER_CASE_BY_ID, params).first()
     if row is None:
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return row
