@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool_size
+        to_thread.current_default_thread_limiter().total_tokens = settings.handler_threads
         dispatcher = None
         if settings.dispatch_in_process:
             dispatcher = Dispatcher(app.state.engine, settings)

@@ -75,7 +75,7 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=settings.database_pool_size,
+            pool_size=settings.pool_size,
             max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -88,7 +88,7 @@ def make_engine(settings: Settings) -> Engine:
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(
         url,
-        pool_size=settings.database_pool_size,
+        pool_size=settings.pool_size,
         max_overflow=10,
         pool_pre_ping=False,
         pool_recycle=1800,
