@@ -24,7 +24,7 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import idempotent_create, json_response
+from app.routers.support import json_response, platform_create
 from app.security.credentials import Caller
 from app.services import chargebacks, idempotency
 
@@ -63,16 +63,14 @@ def create_chargeback(
     request: Request, body: ChargebackCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Record a chargeback notice and freeze the order's funds."""
-    with db.session() as session:
-        caller = auth.platform(session)
-        return idempotent_create(
-            request,
-            session,
-            caller,
-            idempotency_key,
-            body.model_dump(mode="json", exclude_unset=True),
-            lambda r: chargebacks.create(session, db.settings, caller, body, r),
-        )
+    return platform_create(
+        request,
+        db,
+        auth,
+        idempotency_key,
+        body,
+        lambda session, caller, r: chargebacks.create(session, db.settings, caller, body, r),
+    )
 
 
 @router.post(
@@ -88,19 +86,15 @@ def create_chargebacks_bulk(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record up to 500 notices; each succeeds or fails on its own."""
-    with db.session() as session:
-        caller = auth.platform(session)
 
-        def run(reservation: idempotency.Reservation | None) -> BulkResult:
-            results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
-            result = BulkResult(results=results)
-            if reservation is not None:  # each item committed on its own: store the response after them
-                idempotency.finish(session, reservation, 200, result.model_dump_json())
-            return result
+    def run(session: Session, caller: Caller, reservation: idempotency.Reservation | None) -> BulkResult:
+        results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
+        result = BulkResult(results=results)
+        if reservation is not None:  # each item committed on its own: store the response after them
+            idempotency.finish(session, reservation, 200, result.model_dump_json())
+        return result
 
-        return idempotent_create(
-            request, session, caller, idempotency_key, body.model_dump(mode="json"), run, status=200
-        )
+    return platform_create(request, db, auth, idempotency_key, body, run, status=200)
 
 
 def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int, raw: Any) -> BulkItemResult:

@@ -8,7 +8,7 @@ from app.core.errors import error_responses
 from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
-from app.routers.support import idempotent_create, json_response
+from app.routers.support import json_response, platform_create
 from app.services import orders
 from app.services.orders import ExternalRefTaken
 
@@ -28,16 +28,9 @@ def create_order(
     request: Request, body: OrderCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Create an order (platform)."""
-    with db.session() as session:
-        caller = auth.platform(session)
-        return idempotent_create(
-            request,
-            session,
-            caller,
-            idempotency_key,
-            body.model_dump(mode="json"),
-            lambda r: orders.create(session, body, r),
-        )
+    return platform_create(
+        request, db, auth, idempotency_key, body, lambda session, _caller, r: orders.create(session, body, r)
+    )
 
 
 @router.get(

@@ -8,7 +8,7 @@ from app.core.errors import error_responses
 from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
-from app.routers.support import idempotent_create, json_response
+from app.routers.support import json_response, platform_create
 from app.services import sellers
 
 router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
@@ -25,16 +25,14 @@ def create_seller(
     request: Request, body: SellerCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Create a seller."""
-    with db.session() as session:
-        caller = auth.platform(session)
-        return idempotent_create(
-            request,
-            session,
-            caller,
-            idempotency_key,
-            body.model_dump(mode="json"),
-            lambda r: sellers.create_seller(session, db.settings, body, r),
-        )
+    return platform_create(
+        request,
+        db,
+        auth,
+        idempotency_key,
+        body,
+        lambda session, _caller, r: sellers.create_seller(session, db.settings, body, r),
+    )
 
 
 @router.get("/{seller_id}", response_model=SellerPublic, responses=error_responses(*_AUTH, e.NotFound))
@@ -61,16 +59,14 @@ def create_api_key(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an API key for a seller (the key is shown once)."""
-    with db.session() as session:
-        caller = auth.platform(session)
-        return idempotent_create(
-            request,
-            session,
-            caller,
-            idempotency_key,
-            body.model_dump(mode="json"),
-            lambda r: sellers.create_api_key(session, seller_id, body, r),
-        )
+    return platform_create(
+        request,
+        db,
+        auth,
+        idempotency_key,
+        body,
+        lambda session, _caller, r: sellers.create_api_key(session, seller_id, body, r),
+    )
 
 
 @router.get(

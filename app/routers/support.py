@@ -9,6 +9,7 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from app.dependencies import Credential, Db
 from app.security.credentials import Caller
 from app.services import idempotency
 from app.services.idempotency import Reservation
@@ -45,6 +46,27 @@ def idempotent_create(
         idempotency.release(session, outcome)
         raise
     return _plain(model, status)
+
+
+UseCase = Callable[[Session, Caller, Reservation | None], BaseModel]
+
+
+def platform_create(
+    request: Request,
+    db: Db,
+    auth: Credential,
+    key: str | None,
+    body: BaseModel,
+    use_case: UseCase,
+    status: int = 201,
+) -> Response:
+    """A creating POST by the platform: check the key, then run the use case once per idempotency key."""
+    with db.session() as session:
+        caller = auth.platform(session)
+        fingerprinted = body.model_dump(mode="json", exclude_unset=True)
+        return idempotent_create(
+            request, session, caller, key, fingerprinted, lambda r: use_case(session, caller, r), status
+        )
 
 
 def _plain(model: BaseModel, status: int) -> Response:
