@@ -130,6 +130,15 @@ def effective_status(stored: CaseStatus, respond_by: datetime, now: datetime) ->
     return stored
 
 
+_ACTION_WORDS = {
+    CaseAction.APPEAL: "appeal",
+    CaseAction.ACCEPT: "accept",
+    CaseAction.RULE_WON: "record a won ruling on",
+    CaseAction.RULE_LOST: "record a lost ruling on",
+    CaseAction.EXPIRE: "expire",
+}
+
+
 def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     """Return the status a case moves to when ``action`` happens to it, or raise.
 
@@ -147,7 +156,7 @@ def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     target = _TRANSITIONS.get((current, action))
     if target is not None:
         return target
-    where = f"cannot {action} a case that is {current}"
+    where = f"cannot {_ACTION_WORDS[action]} a case that is {current.value}"
     if current in FINAL_STATUSES:
         raise CaseClosed(f"The chargeback case is closed ({current}): {where}.")
     if action == CaseAction.APPEAL and current == CaseStatus.UNDER_REVIEW:

@@ -10,7 +10,7 @@ from sqlalchemy import Row, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from app.core.clock import utcnow
+from app.core.clock import rfc3339, utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import has_prefix, new_id
@@ -145,7 +145,7 @@ def create(
         now,
         {
             "status": [None, case.status],
-            "respond_by": [None, case.respond_by.isoformat()],
+            "respond_by": [None, rfc3339(case.respond_by)],
             "order.frozen_amount_minor": [before, order.frozen_amount_minor],
             "reason": {"code": reason.code, "category": reason.category.value, "known": reason.known},
         },
@@ -418,7 +418,7 @@ def remind_due(session: Session, settings: Settings, batch: int = 100) -> int:
         rendered = templates.reminder(case_facts(settings, seller, order, case, now))
         tell_seller(session, settings, seller, case, rendered, now, dedupe_key=f"reminder:{case.id}")
         audit.record(
-            session, case, "chargeback.reminder_sent", "system", now, {"reminded_at": [None, now.isoformat()]}
+            session, case, "chargeback.reminder_sent", "system", now, {"reminded_at": [None, rfc3339(now)]}
         )
         session.commit()
         done += 1
