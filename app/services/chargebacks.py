@@ -96,9 +96,14 @@ def create(
     received_at = _check_times(data, settings, now)
     reason = classify(data.reason_code, data.network)
     begin_write(session)
-    order = session.get(Order, data.order_id)
-    if order is None:
+    found = session.execute(
+        select(Order, Seller)
+        .join(Seller, col(Seller.id) == col(Order.seller_id))
+        .where(col(Order.id) == data.order_id)
+    ).first()
+    if found is None:
         raise NotFound(f"Order {data.order_id} does not exist.")
+    order, seller = found
     if order.currency != data.currency:
         raise InvalidInput(
             f"The order is in {order.currency}; the chargeback must be too.",
@@ -150,7 +155,6 @@ def create(
             "reason": {"code": reason.code, "category": reason.category.value, "known": reason.known},
         },
     )
-    seller = session.get_one(Seller, order.seller_id)
     tell_seller(
         session,
         settings,

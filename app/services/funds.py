@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from app.domain.case_states import FundEffect
@@ -24,15 +25,23 @@ def snapshot(order: Order) -> dict[str, int]:
     }
 
 
+_RETURNED = ("frozen_amount_minor", "debited_amount_minor", "version", "updated_at")
+
+
 def _apply_update(session: Session, order: Order, guard: Any, values: dict[str, Any], now: datetime) -> bool:
-    result = session.execute(
+    row = session.execute(
         update(Order)
         .where(col(Order.id) == order.id, guard)
         .values(**values, version=col(Order.version) + 1, updated_at=now)
+        .returning(*(getattr(Order, name) for name in _RETURNED))
         .execution_options(synchronize_session=False)
-    )
-    session.refresh(order)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    ).first()
+    if row is None:
+        session.refresh(order)  # the guard failed: show the caller the funds as they are now
+        return False
+    for name, value in zip(_RETURNED, row, strict=True):
+        set_committed_value(order, name, value)  # the new values, without marking the order dirty
+    return True
 
 
 def freeze(session: Session, order: Order, amount: int, now: datetime) -> int:
