@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class CaseFacts:
     timezone: str
     working_days: int
     case_url: str
+    seller_timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,12 @@ def format_amount(amount_minor: int, currency: str, exponent: int = 2) -> str:
 
 
 def _deadline(f: CaseFacts) -> str:
-    return f.respond_by_local.strftime("%A %d %B %Y, 23:59") + f" ({f.timezone} time)"
+    where = f"{f.timezone} time"
+    if f.seller_timezone and f.seller_timezone != f.timezone:
+        # A seller elsewhere reads the deadline in its own time too.
+        own = f.respond_by_local.astimezone(ZoneInfo(f.seller_timezone))
+        where += f"; {own:%A %d %B %Y, %H:%M} in {f.seller_timezone}"
+    return f.respond_by_local.strftime("%A %d %B %Y, %H:%M") + f" ({where})"
 
 
 def case_opened(f: CaseFacts) -> Rendered:

@@ -35,6 +35,7 @@ def case_facts(
         timezone=settings.business_timezone,
         working_days=calendar.working_days_left(now, case.respond_by),
         case_url=f"{settings.public_base_url.rstrip('/')}/v1/chargebacks/{case.id}",
+        seller_timezone=seller.timezone,
     )
 
 
