@@ -16,7 +16,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATABASE_URL=sqlite:////data/chargeback-desk.db \
     EVIDENCE_STORAGE_URL=file:///data/evidence
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /srv --shell /usr/sbin/nologin app \
-    && mkdir -p /data && chown app:app /data
+    && mkdir -p /data/evidence && chown -R app:app /data
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=app:app alembic.ini /srv/alembic.ini
 COPY --chown=app:app alembic /srv/alembic

@@ -97,6 +97,7 @@ def _demo_seller() -> tuple[str, str]:
             seller_id = sellers.create_seller(session, settings, data).id
         key = sellers.create_api_key(session, seller_id, ApiKeyCreate(name="demo")).key
     engine.dispose()
+    assert key is not None  # a fresh key, not a replay
     return seller_id, key
 
 

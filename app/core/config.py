@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
     clock_skew_seconds: int = Field(default=300, ge=0)
+    reconcile_lag_seconds: int = Field(default=5, ge=0, le=300)
     log_level: str = "INFO"
 
     _split_dates = field_validator("business_holidays", "business_workdays", mode="before")(_parse_dates)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,16 +91,6 @@ def make_engine(settings: Settings) -> Engine:
         pool_pre_ping=False,
         pool_recycle=1800,
     )
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that is always closed; committing is the caller's (the service's) job."""
-    session = Session(engine, expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 def begin_write(session: Session) -> None:

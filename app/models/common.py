@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -47,13 +48,33 @@ def _timezone(value: str) -> str:
 
 def _country(value: str) -> str:
     code = value.strip().upper()
-    if len(code) != 2 or not code.isascii() or not code.isalpha():
+    if code not in _COUNTRIES:
         raise ValueError("must be an ISO 3166-1 alpha-2 country code such as DE")
     return code
 
 
-_ZONES = available_timezones()
+def _load_countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, from the tz database's ``iso3166.tab`` (shipped by ``tzdata``)."""
+    text = (resources.files("tzdata") / "zoneinfo" / "iso3166.tab").read_text(encoding="utf-8")
+    return frozenset(
+        line.split("\t", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    )
 
+
+_COUNTRIES = _load_countries()
+
+
+def _single_line(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+# Region/City zones and UTC: not the host-dependent "localtime" nor placeholders like "Factory".
+_ZONES = frozenset(z for z in available_timezones() if "/" in z or z == "UTC") - {"posixrules"}
+
+# Names and references end up in email subjects and headers: one line, no control characters.
+SingleLine = Annotated[str, AfterValidator(_single_line)]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
 EmailAddress = Annotated[
     str, Field(max_length=254, examples=["orders@acme-shop.example"]), AfterValidator(_email)

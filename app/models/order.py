@@ -11,7 +11,7 @@ from sqlmodel import Field as DbField
 from sqlmodel import SQLModel
 
 from app.models.base import InputModel, UTCDateTime
-from app.models.common import AmountMinor, AwareTimestamp, Currency, UTCTimestamp
+from app.models.common import AmountMinor, AwareTimestamp, Currency, SingleLine, UTCTimestamp
 
 FundStatus = Literal["available", "frozen", "debited"]
 
@@ -49,7 +49,7 @@ class OrderCreate(InputModel):
     buyer_account_id: str | None = Field(
         default=None, max_length=40, examples=["acct_01jd2x3y4z5a6b7c8d9e0f1g2h"]
     )
-    external_ref: str | None = Field(
+    external_ref: SingleLine | None = Field(
         default=None,
         min_length=1,
         max_length=100,

@@ -24,7 +24,7 @@ class OutboxMessage(SQLModel, table=True):
     headers: dict[str, Any] = DbField(default_factory=dict, sa_column=Column(JSON(), nullable=False))
     # Makes a message happen once (e.g. one reminder per case) even if the producer runs twice.
     dedupe_key: str | None = DbField(default=None, max_length=200, unique=True)
-    status: str = DbField(default="pending", max_length=16)  # pending | sent | failed
+    status: str = DbField(default="pending", max_length=16)  # pending | sent | failed | held (channel off)
     attempts: int = DbField(default=0, sa_column=Column(Integer(), nullable=False))
     next_attempt_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
     locked_until: datetime | None = DbField(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -10,7 +10,7 @@ from sqlmodel import Field as DbField
 from sqlmodel import SQLModel
 
 from app.models.base import InputModel, UTCDateTime
-from app.models.common import CountryCode, EmailAddress, TimeZoneName, UTCTimestamp
+from app.models.common import CountryCode, EmailAddress, SingleLine, TimeZoneName, UTCTimestamp
 
 
 class Seller(SQLModel, table=True):
@@ -26,7 +26,7 @@ class Seller(SQLModel, table=True):
 
 
 class SellerCreate(InputModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Acme Shop"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Acme Shop"])
     email: EmailAddress = Field(description="Where chargeback notices are emailed.")
     country: CountryCode
     timezone: TimeZoneName | None = Field(
@@ -63,7 +63,7 @@ class ApiKey(SQLModel, table=True):
 
 
 class ApiKeyCreate(InputModel):
-    name: str = Field(min_length=1, max_length=100, examples=["ERP production"])
+    name: SingleLine = Field(min_length=1, max_length=100, examples=["ERP production"])
 
 
 class ApiKeyPublic(SQLModel):
@@ -78,7 +78,9 @@ class ApiKeyPublic(SQLModel):
 
 
 class ApiKeyCreated(ApiKeyPublic):
-    key: str = Field(
-        description="The secret key. Shown only in this response; store it now.",
+    key: str | None = Field(
+        description="The secret key, shown only in this response: store it now. It is never stored "
+        "in a readable form, so an idempotent replay of this request answers `null` here; if you "
+        "lost the key, revoke it and create a new one.",
         examples=["sk_7Hq2Lm9xK3vB8nR1tY6wE4uI0oP5aS2dF"],
     )

@@ -38,7 +38,8 @@ def build_email(msg: OutboxMessage, settings: Settings) -> EmailMessage:
     email = EmailMessage()
     email["From"] = str(msg.headers.get("From") or settings.mail_from)
     email["To"] = msg.recipient
-    email["Subject"] = msg.subject or ""
+    # Headers are one line: a line break in data (an order reference, say) must not add headers.
+    email["Subject"] = " ".join((msg.subject or "").split())
     email["Message-ID"] = message_id(msg.id, settings.mail_from)
     email["Date"] = format_datetime(msg.created_at)
     for name, value in msg.headers.items():

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
@@ -61,6 +62,22 @@ def claim(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
         row.attempts += 1
     session.commit()
     return rows
+
+
+def _renew(session: Session, msg: OutboxMessage) -> bool:
+    """Extend our lease just before sending; False if it ran out and another worker took the message."""
+    begin_write(session)
+    new_lease = utcnow() + LEASE
+    renewed = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == msg.id, col(OutboxMessage.locked_until) == msg.locked_until)
+        .values(locked_until=new_lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    if renewed == 1:
+        set_committed_value(msg, "locked_until", new_lease)  # our fence token, not a change to flush
+    return bool(renewed == 1)
 
 
 def _finish(session: Session, msg: OutboxMessage, values: dict[str, object]) -> None:
@@ -109,36 +126,45 @@ class Dispatcher:
     def run_once(self) -> int:
         """Run the sweeps, then deliver one batch of due messages; returns how many were handled."""
         with Session(self.engine, expire_on_commit=False) as session:
-            chargebacks.expire_due(session, self.settings)
-            chargebacks.remind_due(session, self.settings)
+            for sweep in (chargebacks.expire_due, chargebacks.remind_due):
+                try:
+                    sweep(session, self.settings)
+                except Exception:  # one bad case must not stop deliveries
+                    session.rollback()
+                    log.exception("sweep %s failed", sweep.__name__)
             messages = claim(session, utcnow(), self.batch)
             for msg in messages:
-                try:
-                    self.deliver(msg)
-                except ChannelDisabled as exc:
-                    log.info("%s kept in the outbox, not sent (%s): id=%s", msg.channel, exc, msg.id)
-                    _finish(session, msg, {"status": "held", "last_error": str(exc)})
-                except DeliveryError as exc:
-                    final = exc.permanent or msg.attempts >= self.settings.dispatch_max_attempts
-                    log.warning(
-                        "delivery failed id=%s channel=%s attempt=%s: %s",
-                        msg.id,
-                        msg.channel,
-                        msg.attempts,
-                        exc,
-                    )
-                    _finish(
-                        session,
-                        msg,
-                        {
-                            "status": "failed" if final else "pending",
-                            "last_error": str(exc)[:1000],
-                            "next_attempt_at": utcnow() + backoff(msg.attempts, random.random()),
-                        },
-                    )
-                else:
-                    _finish(session, msg, {"status": "sent", "sent_at": utcnow(), "last_error": None})
+                if not _renew(session, msg):
+                    continue  # our lease ran out while earlier messages were slow: another worker has it
+                self._deliver_one(session, msg)
             return len(messages)
+
+    def _deliver_one(self, session: Session, msg: OutboxMessage) -> None:
+        try:
+            self.deliver(msg)
+        except ChannelDisabled as exc:
+            log.info("%s kept in the outbox, not sent (%s): id=%s", msg.channel, exc, msg.id)
+            _finish(session, msg, {"status": "held", "last_error": str(exc)})
+        except DeliveryError as exc:
+            final = exc.permanent or msg.attempts >= self.settings.dispatch_max_attempts
+            log.warning(
+                "delivery failed id=%s channel=%s attempt=%s: %s", msg.id, msg.channel, msg.attempts, exc
+            )
+            _finish(
+                session,
+                msg,
+                {
+                    "status": "failed" if final else "pending",
+                    "last_error": str(exc)[:1000],
+                    "next_attempt_at": utcnow() + backoff(msg.attempts, random.random()),
+                },
+            )
+        except Exception as exc:  # a message we cannot even build: retrying will not help
+            session.rollback()
+            log.exception("delivery crashed id=%s channel=%s; marked failed", msg.id, msg.channel)
+            _finish(session, msg, {"status": "failed", "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
+        else:
+            _finish(session, msg, {"status": "sent", "sent_at": utcnow(), "last_error": None})
 
     def run_until_idle(self, max_rounds: int = 50) -> int:
         """Deliver until nothing is due (tests and the demo use this)."""

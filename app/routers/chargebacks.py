@@ -145,7 +145,9 @@ def list_chargebacks(
     updated_since: Annotated[
         AwareTimestamp | None,
         Query(
-            description="Only cases changed at or after this instant, oldest change first (for reconciling)."
+            description="Only cases changed at or after this instant, oldest change first, for gap-free "
+            "reconciling: keep the last `updated_at` you saw and pass it next time. A change is listed "
+            "once it is 5 s old (`RECONCILE_LAG_SECONDS`), when no older change can still commit."
         ),
     ] = None,
     seller_id: Annotated[str | None, Query(max_length=40, description="Platform key only.")] = None,

@@ -96,14 +96,18 @@ def create(
     received_at = _check_times(data, settings, now)
     reason = classify(data.reason_code, data.network)
     begin_write(session)
+    # The order row is locked first (PostgreSQL; SQLite writers are serialised already), so a
+    # concurrent notice with the same bank reference waits here and then sees this one's case.
     found = session.execute(
         select(Order, Seller)
         .join(Seller, col(Seller.id) == col(Order.seller_id))
         .where(col(Order.id) == data.order_id)
+        .with_for_update(of=Order)
     ).first()
     if found is None:
         raise NotFound(f"Order {data.order_id} does not exist.")
     order, seller = found
+    now = utcnow()  # after the lock: timestamps follow commit order (``updated_since``)
     if order.currency != data.currency:
         raise InvalidInput(
             f"The order is in {order.currency}; the chargeback must be too.",
@@ -141,7 +145,13 @@ def create(
         updated_at=now,
     )
     session.add(case)
-    session.flush()  # the case row first: its trail and messages reference it
+    try:
+        session.flush()  # the case row first: its trail and messages reference it
+    except IntegrityError:
+        session.rollback()
+        raise DuplicateChargeback(
+            f"A chargeback with bank reference {data.bank_reference} already exists."
+        ) from None
     audit.record(
         session,
         case,
@@ -243,7 +253,11 @@ def list_cases(
     ascending = f.updated_since is not None
     sort_at = c.updated_at if ascending else c.created_at
     if f.updated_since is not None:
-        q = q.where(sort_at >= f.updated_since)
+        # Only changes older than the lag: a writer takes its timestamp before it commits, so a
+        # younger change could still be joined by an older one committing later (a gap for an
+        # ERP that keeps the newest timestamp it saw as its next ``updated_since``).
+        settled = now - timedelta(seconds=settings.reconcile_lag_seconds)
+        q = q.where(sort_at >= f.updated_since, sort_at <= settled)
     if cursor:
         # A row-value comparison, which both databases answer by seeking in the (…, at, id) index.
         at, last_id = decode_cursor(cursor)
@@ -330,11 +344,11 @@ def rule(
     if_match: int | None,
 ) -> ChargebackPublic:
     """Record the bank's ruling: ``won`` releases the frozen funds, ``lost`` debits them."""
-    now = utcnow()
     begin_write(session)
     case = get_for(session, caller, case_id)
     # Lock the case (PostgreSQL): a concurrent writer waits, then sees it closed (409) or changed (412).
     session.refresh(case, with_for_update=True)
+    now = utcnow()  # after the lock: timestamps follow commit order (``updated_since``)
     _check_version(case, if_match)
     _settle_expiry(session, settings, case, now)
     action = cs.CaseAction.RULE_WON if data.outcome == "won" else cs.CaseAction.RULE_LOST
@@ -347,10 +361,10 @@ def accept(
     session: Session, settings: Settings, caller: Caller, case_id: str, if_match: int | None
 ) -> ChargebackPublic:
     """The seller accepts liability: the case closes as ``accepted`` and the funds are debited."""
-    now = utcnow()
     begin_write(session)
     case = get_for(session, caller, case_id)
     session.refresh(case, with_for_update=True)  # as in ``rule``: concurrent writers queue on the case
+    now = utcnow()
     _check_version(case, if_match)
     _settle_expiry(session, settings, case, now)
     _close(session, settings, case, cs.CaseAction.ACCEPT, caller.actor, now)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 from app.core.clock import utcnow
 from app.core.db import begin_write
 from app.core.ids import new_id
+from app.domain.case_states import CaseStatus, effective_status
 from app.domain.errors import Conflict, FieldProblem, NotFound
 from app.models.chargeback import Chargeback
 from app.models.order import FundStatus, Order, OrderCreate, OrderPublic
@@ -22,27 +23,45 @@ class ExternalRefTaken(Conflict):
     title = "The seller already has an order with this external reference"
 
 
-def fund_status(order: Order) -> FundStatus:
-    if order.frozen_amount_minor > 0:
+def fund_status(frozen: int, debited: int) -> FundStatus:
+    if frozen > 0:
         return "frozen"
-    if order.debited_amount_minor > 0:
+    if debited > 0:
         return "debited"
     return "available"
 
 
 def to_public(session: Session, order: Order) -> OrderPublic:
-    ids = session.execute(
-        select(col(Chargeback.id))
+    """The order's fund details, as its cases read now.
+
+    A case reads ``expired`` the moment its window passes, but its funds move when the sweep runs;
+    until then the order shows that case's amount as debited too, so the two never disagree.
+    """
+    now = utcnow()
+    cases = session.execute(
+        select(
+            col(Chargeback.id),
+            col(Chargeback.status),
+            col(Chargeback.respond_by),
+            col(Chargeback.amount_minor),
+        )
         .where(col(Chargeback.order_id) == order.id)
         .order_by(col(Chargeback.created_at), col(Chargeback.id))
-    ).scalars()
+    ).all()
+    lapsed = sum(
+        c.amount_minor
+        for c in cases
+        if effective_status(CaseStatus(c.status), c.respond_by, now) is CaseStatus.EXPIRED
+        and c.status != CaseStatus.EXPIRED.value
+    )
+    frozen, debited = order.frozen_amount_minor - lapsed, order.debited_amount_minor + lapsed
     return OrderPublic(
         **order.model_dump(exclude={"frozen_amount_minor", "debited_amount_minor"}),
-        frozen_amount_minor=order.frozen_amount_minor,
-        debited_amount_minor=order.debited_amount_minor,
-        available_amount_minor=order.amount_minor - order.frozen_amount_minor - order.debited_amount_minor,
-        fund_status=fund_status(order),
-        chargeback_ids=list(ids),
+        frozen_amount_minor=frozen,
+        debited_amount_minor=debited,
+        available_amount_minor=order.amount_minor - frozen - debited,
+        fund_status=fund_status(frozen, debited),
+        chargeback_ids=[c.id for c in cases],
     )
 
 

@@ -19,7 +19,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, id_ = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None or not isinstance(id_, str) or "\x00" in id_:
+        # Our ids are short printable ASCII; anything else (a NUL, a lone surrogate) was forged.
+        if parsed.tzinfo is None or not isinstance(id_, str) or not (id_.isascii() and id_.isprintable()):
+            raise ValueError
+        if len(id_) > 64:
             raise ValueError
         return parsed.astimezone(UTC), id_
     except (ValueError, TypeError, OverflowError, UnicodeError, json.JSONDecodeError):

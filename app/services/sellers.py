@@ -69,7 +69,7 @@ def create_api_key(
     created = ApiKeyCreated(**ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key)
     if reservation is not None:
         # A replay must not hand out the secret again from our storage: store it without the key.
-        reservation.complete(session, 201, created.model_dump_json(exclude={"key"}))
+        reservation.complete(session, 201, created.model_copy(update={"key": None}).model_dump_json())
     session.commit()
     return created
 

@@ -20,6 +20,7 @@ from tests.api.conftest import PLATFORM, World, make_case, make_order
 
 T0 = datetime(2026, 9, 29, 10, 0, tzinfo=UTC)  # Tue 18:00 Asia/Shanghai
 T0_RESPOND_BY = datetime(2026, 10, 9, 15, 59, 59, 999_999, tzinfo=UTC)  # Fri 9 Oct, end of day
+SETTLED = timedelta(seconds=5)  # RECONCILE_LAG_SECONDS: updated_since lists changes this old
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +136,7 @@ def test_garbage_cursor_is_invalid(client: TestClient, world: World, subtests: p
         ("not-a-time", forged(["soon", "cb_x"])),
         ("time-past-year-9999-in-utc", forged(["9999-12-31T23:59:59-14:00", "cb_x"])),
         ("nul-in-id", forged(["2026-09-29T10:00:00+00:00", "cb_\x00"])),
+        ("lone-surrogate-in-id", forged(["2026-09-29T10:00:00+00:00", "cb_\ud800"])),
         ("too-long", "a" * 201),
     ]:
         with subtests.test(name):
@@ -255,6 +257,7 @@ def test_updated_since_lists_changes_oldest_first(
     time_machine.move_to(T0 + timedelta(minutes=10), tick=False)
     assert client.post(f"/v1/chargebacks/{old}/ruling", json={"outcome": "won"}, headers=PLATFORM).is_success
     headers = world.seller_headers
+    time_machine.shift(SETTLED)
 
     assert ids(client, headers, updated_since=z(T0)) == [middle, newest, old]
     assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=1))) == [middle, newest, old]
@@ -273,6 +276,7 @@ def test_updated_since_sees_the_expiry_sweep(
     sweep_at = T0_RESPOND_BY + timedelta(hours=1)
     time_machine.move_to(sweep_at, tick=False)
     dispatcher.run_until_idle()
+    time_machine.shift(SETTLED)
 
     r = listing(client, world.seller_headers, updated_since=z(sweep_at))
 
@@ -291,6 +295,7 @@ def test_updated_since_pages_through_simultaneous_changes_once(
         assert client.post(
             f"/v1/chargebacks/{case_id}/ruling", json={"outcome": "lost"}, headers=PLATFORM
         ).is_success
+    time_machine.shift(SETTLED)
 
     pages = all_pages(client, world.seller_headers, updated_since=z(T0), limit=2)
 
@@ -318,3 +323,15 @@ def test_platform_lists_every_seller_and_filters_by_seller(client: TestClient, w
     assert ids(client, PLATFORM, seller_id=world.seller["id"]) == [mine]
     assert ids(client, PLATFORM, seller_id=other_seller["id"]) == [theirs]
     assert ids(client, world.seller_headers) == [mine]
+
+
+def test_updated_since_holds_back_changes_younger_than_the_lag(
+    client: TestClient, world: World, time_machine: TimeMachineFixture
+) -> None:
+    case = new_case(client, world)
+    headers = world.seller_headers
+
+    time_machine.shift(SETTLED - timedelta(microseconds=1))
+    assert ids(client, headers, updated_since=z(T0)) == []
+    time_machine.shift(timedelta(microseconds=1))
+    assert ids(client, headers, updated_since=z(T0)) == [case]

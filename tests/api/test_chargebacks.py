@@ -722,6 +722,23 @@ def test_case_past_its_deadline_reads_expired_before_any_job(
     assert seen["working_days_left"] == 0
 
 
+def test_order_funds_agree_with_a_lapsed_case_before_any_job(
+    client: TestClient, world: World, time_machine: TimeMachineFixture
+) -> None:
+    lapsing = make_case(client, world.order["id"], 4_000)
+    time_machine.move_to(T0 + timedelta(days=3), tick=False)
+    still_open = make_case(client, world.order["id"], 1_000)
+    time_machine.move_to(T0_RESPOND_BY + timedelta(microseconds=1), tick=False)
+
+    order = order_of(client, world.order["id"], world.seller_headers)
+
+    assert case_of(client, lapsing["id"])["status"] == "expired"
+    assert case_of(client, still_open["id"])["status"] == "needs_response"
+    assert (order["frozen_amount_minor"], order["debited_amount_minor"]) == (1_000, 4_000)
+    assert order["fund_status"] == "frozen"
+    assert order["available_amount_minor"] == world.order["amount_minor"] - 5_000
+
+
 def test_dispatcher_debits_expired_case_and_records_it(
     client: TestClient,
     world: World,

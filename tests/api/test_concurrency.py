@@ -187,3 +187,18 @@ def test_two_workers_claiming_the_outbox_at_once_never_share_a_message(
         assert len(second) == len(claimed[1])
         assert not first & second, f"round {round_}: both workers claimed {first & second}"
         assert first | second == queued, f"round {round_}: nobody claimed {queued - first - second}"
+
+
+def test_concurrent_duplicate_notices_create_one_case_and_the_rest_conflict(
+    client: TestClient, world: World, app: FastAPI
+) -> None:
+    body = notice(world.order["id"], 1_000, bank_reference="ARN-DUPLICATE-RACE")
+
+    responses = run_together(8, lambda _: client.post("/v1/chargebacks", json=body, headers=PLATFORM))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 7, [r.text for r in responses if r.status_code >= 500]
+    assert {code_of(r) for r in responses if r.status_code == 409} == {"duplicate_chargeback"}
+    with Session(engine_of(app)) as s:
+        assert s.execute(select(func.count()).select_from(Chargeback)).scalar_one() == 1
+        assert s.get_one(Order, world.order["id"]).frozen_amount_minor == 1_000

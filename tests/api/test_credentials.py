@@ -250,7 +250,7 @@ def test_other_sellers_order_and_chargeback_are_404_not_found(client: TestClient
 
 
 def test_replayed_api_key_creation_does_not_return_the_secret_again(client: TestClient, app: FastAPI) -> None:
-    """Documented behaviour: a replay returns the first response without `key` (never stored)."""
+    """Documented behaviour: a replay returns the first response with `key: null` (never stored)."""
     seller = make_seller(client)
     first = _create_key(client, seller["id"], **{"Idempotency-Key": "key-create-1"})
     assert first.status_code == 201, first.text
@@ -261,9 +261,9 @@ def test_replayed_api_key_creation_does_not_return_the_secret_again(client: Test
     assert replay.status_code == 201
     assert replay.headers["Idempotent-Replayed"] == "true"
     body = replay.json()
-    assert "key" not in body
+    assert body["key"] is None
     assert secret not in replay.text
-    assert body == {k: v for k, v in first.json().items() if k != "key"}
+    assert body == first.json() | {"key": None}
 
     keys = client.get(f"/v1/sellers/{seller['id']}/api-keys", headers=PLATFORM).json()
     assert [k["id"] for k in keys] == [body["id"]]
@@ -273,3 +273,23 @@ def test_replayed_api_key_creation_does_not_return_the_secret_again(client: Test
     assert all(secret not in str(value) for value in stored[0].values())
     # The secret from the first response is the one that works.
     assert client.get("/v1/chargebacks", headers=_bearer(secret)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timezone", "localtime"),  # the host's zone: means something else on every machine
+        ("timezone", "Factory"),
+        ("timezone", "Mars/Olympus"),
+        ("country", "ZZ"),
+        ("country", "XX"),
+    ],
+)
+def test_seller_with_unreal_timezone_or_country_is_refused(
+    client: TestClient, field: str, value: str
+) -> None:
+    body = {"name": "Acme", "email": "a@shop.example", "country": "DE", field: value}
+    r = client.post("/v1/sellers", json=body, headers=PLATFORM)
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_error"
+    assert [e["field"] for e in r.json()["errors"]] == [field]

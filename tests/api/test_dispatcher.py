@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.models.outbox import OutboxMessage
+from app.notify.channels import build_email
 from app.notify.dispatcher import BASE_DELAY, LEASE, MAX_DELAY, Dispatcher, _finish, backoff, claim
 from app.notify.outbox import enqueue
 from tests.api.conftest import Mailbox, World, free_port, make_case
@@ -466,3 +467,59 @@ def test_leased_message_is_not_claimed_twice_and_a_late_finish_is_fenced_off(
     row = only_row(app)
     assert (row.status, row.attempts, row.last_error, row.locked_until) == ("sent", 3, None, None)
     assert [m["Message-ID"] for m in mailbox.messages] == [f"<{msg_id}@notice.chargeback-desk.local>"]
+
+
+def test_line_break_in_an_order_reference_cannot_add_mail_headers(
+    client: TestClient, app: FastAPI, mailbox: Mailbox, dispatcher: Dispatcher, world: World
+) -> None:
+    r = client.post(
+        "/v1/orders",
+        json={
+            "seller_id": world.seller["id"],
+            "amount_minor": 5_000,
+            "currency": "EUR",
+            "external_ref": "SO-1\r\nBcc: victim@example.com",
+        },
+        headers={"Authorization": "Bearer pk_test_platform_key_0123456789abcdef"},
+    )
+    if r.status_code == 422:  # refused at the door is as good as neutralised at the mailer
+        assert r.json()["code"] == "validation_error"
+        return
+    make_case(client, r.json()["id"], 1_000)
+
+    dispatcher.run_until_idle()
+
+    assert [m["Bcc"] for m in mailbox.messages] == [None]
+    subject = " ".join(str(mailbox.messages[0]["Subject"]).split())  # unfold RFC 5322 folding
+    assert subject.startswith("Chargeback on order SO-1 Bcc: victim@example.com: respond by")
+    assert only_row(app).status == "sent"
+
+
+def test_a_message_that_cannot_be_built_fails_alone_and_the_batch_goes_on(
+    app: FastAPI, mailbox: Mailbox, dispatcher: Dispatcher
+) -> None:
+    bad = queue(app, "email", "not an address\r\nBcc: x@example.com", "body")
+    good = queue(app, "email", "seller@shop.example", "body")
+
+    dispatcher.run_until_idle()
+
+    rows = {m.id: m for m in outbox(app)}
+    assert rows[bad].status == "failed"
+    assert rows[bad].last_error
+    assert rows[good].status == "sent"
+    assert len(mailbox.messages) == 1
+
+
+def test_subject_with_line_breaks_is_sent_as_one_header_line(settings: Settings) -> None:
+    msg = OutboxMessage(
+        id="obx_1",
+        channel="email",
+        recipient="seller@shop.example",
+        subject="Order SO-1\r\nBcc: victim@example.com",
+        body="hello",
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
+    )
+    email = build_email(msg, settings)
+    assert email["Bcc"] is None
+    assert email["Subject"] == "Order SO-1 Bcc: victim@example.com"
