@@ -26,6 +26,13 @@ class Caller:
     actor: str  # recorded in audit trails: "platform" or the API key id
     seller_id: str | None = None
 
+    def may_see(self, seller_id: str) -> bool:
+        """The one tenancy rule: the platform sees every seller's data, a seller only its own.
+
+        Callers answer "not found" when this is False, so nobody learns what others have.
+        """
+        return self.kind == "platform" or self.seller_id == seller_id
+
     def require_platform(self) -> None:
         if self.kind != "platform":
             raise Forbidden("This operation needs the platform key.")

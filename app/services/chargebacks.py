@@ -189,7 +189,7 @@ def create(
 def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
     """Load a case the caller may see; someone else's case is "not found", like a missing one."""
     case = session.get(Chargeback, case_id)
-    if case is None or (caller.seller_id is not None and case.seller_id != caller.seller_id):
+    if case is None or not caller.may_see(case.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return case
 
@@ -204,7 +204,7 @@ def read_for(session: Session, caller: Caller, case_id: str) -> CaseView:
     """Like ``get_for`` for reading only: one Core query, a detached row (the hot path of GET)."""
     if not has_prefix(case_id, "cb"):
         raise NotFound(f"Chargeback {case_id} does not exist.")
-    if caller.seller_id is None:
+    if caller.seller_id is None:  # ``Caller.may_see``, applied in the query
         row = session.connection().execute(_CASE_BY_ID, {"case_id": case_id}).first()
     else:
         params = {"case_id": case_id, "seller_id": caller.seller_id}

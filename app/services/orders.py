@@ -91,6 +91,6 @@ def create(session: Session, data: OrderCreate, reservation: Reservation | None 
 
 def get_for(session: Session, caller: Caller, order_id: str) -> Order:
     order = session.get(Order, order_id)
-    if order is None or (caller.seller_id is not None and order.seller_id != caller.seller_id):
+    if order is None or not caller.may_see(order.seller_id):
         raise NotFound(f"Order {order_id} does not exist.")
     return order
