@@ -45,11 +45,6 @@ async def get_db(request: Request) -> Db:
     return db
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @dataclass(frozen=True, slots=True)
 class Credential:
     """The bearer credential as sent; checked against the database inside the handler's session."""
@@ -85,7 +80,6 @@ async def get_credential(request: Request) -> Credential:
 
 
 DbDep = Annotated[Db, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 Auth = Annotated[Credential, Depends(get_credential)]
 
 

@@ -102,15 +102,20 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _field_problems(exc: e.DomainError) -> list[dict[str, str]] | None:
+    return [{"field": p.field, "message": p.message} for p in exc.errors] or None
+
+
 def domain_problem_body(exc: e.DomainError) -> dict[str, Any]:
-    errors = [{"field": p.field, "message": p.message} for p in exc.errors] or None
-    return problem_body(status_for(exc), exc.code, exc.title, exc.detail, errors)
+    """The problem document of a business error, without HTTP (bulk items carry these)."""
+    return problem_body(status_for(exc), exc.code, exc.title, exc.detail, _field_problems(exc))
 
 
 def domain_problem(request: Request | None, exc: e.DomainError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.RateLimited) else None
-    errors = [{"field": p.field, "message": p.message} for p in exc.errors] or None
-    return problem_response(request, status_for(exc), exc.code, exc.title, exc.detail, errors, headers)
+    return problem_response(
+        request, status_for(exc), exc.code, exc.title, exc.detail, _field_problems(exc), headers
+    )
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
