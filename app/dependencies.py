@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.config import Settings
+from app.core.reads import LoopReader, make_loop_reader
 from app.domain.errors import FieldProblem, Forbidden, InvalidInput
-from app.security.credentials import Caller, resolve
+from app.security.credentials import Caller, KeyClaim, claim, resolve
 
 # Every dependency here is ``async def`` and does no I/O, so FastAPI runs it inline. A handler is a
 # plain ``def`` and does all of its database work, credential lookup included, in the one worker
@@ -30,6 +31,12 @@ class Db:
         # its isolation level per checkout cost more than it saved (bench/).
         sqlite = engine.dialect.name == "sqlite"
         self._read_engine = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        # One statement awaited on the event loop, for the hottest reads (app/core/reads.py).
+        self.loop_reader: LoopReader = make_loop_reader(engine)
+
+    def close(self) -> None:
+        self.loop_reader.close()
+        self.engine.dispose()
 
     def session(self) -> Session:
         """For use cases that write (services commit once)."""
@@ -52,6 +59,10 @@ class Credential:
     token: str | None
     platform_key: str | None
 
+    def claim(self) -> Caller | KeyClaim:
+        """Who the credential claims to be, for a read that checks the key in its own statement."""
+        return claim(self.token, self.platform_key)
+
     def caller(self, session: Session) -> Caller:
         return resolve(session, self.token, self.platform_key)
 
@@ -72,11 +83,15 @@ class Credential:
         return caller
 
 
-async def get_credential(request: Request) -> Credential:
+def credential_of(request: Request) -> Credential:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     settings: Settings = request.app.state.settings
     platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
     return Credential(token.strip() if scheme.lower() == "bearer" else None, platform_key)
+
+
+async def get_credential(request: Request) -> Credential:
+    return credential_of(request)
 
 
 DbDep = Annotated[Db, Depends(get_db)]

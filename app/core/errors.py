@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain import errors as e
 
@@ -171,82 +170,6 @@ async def _on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         "Internal error",
         "Something went wrong on our side; it has been logged.",
     )
-
-
-class NulGuard:
-    """Answer a request with NUL in its path (404) or query (422) before it reaches the database.
-
-    PostgreSQL text cannot hold NUL, so such an id names nothing and such a filter matches nothing;
-    without this the database refuses the parameter and the client gets a 500.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            response = None
-            if "\x00" in scope["path"]:
-                response = problem_response(
-                    Request(scope), 404, "not_found", "Resource not found", "No such resource or route."
-                )
-            elif b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-                response = problem_response(
-                    Request(scope),
-                    422,
-                    "validation_error",
-                    "The request is not valid",
-                    "Query parameters may not contain NUL characters.",
-                    [{"field": "query", "message": "must not contain NUL characters"}],
-                )
-            if response is not None:
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class PlainTooLargeAsProblem:
-    """Rewrite Starlette's text/plain 413 as a problem.
-
-    When ``Content-Length`` is over the body limit, Starlette's limiter replaces whatever the app
-    answers with its own plain-text 413, from outside every handler and user middleware; this wraps
-    the whole middleware stack so that answer, too, is ``application/problem+json``.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        replaced = False
-
-        async def send_problem(message: Message) -> None:
-            nonlocal replaced
-            if message["type"] == "http.response.start" and message["status"] == 413:
-                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
-                if content_type.startswith(b"text/plain"):
-                    replaced = True
-                    limit = scope.get("starlette.max_body_size")
-                    detail = f"The request body is larger than {limit} bytes." if limit else "Body too large."
-                    request_id = scope.get("state", {}).get("request_id")
-                    code, title = _HTTP_CODES[413]
-                    response = problem_response(
-                        Request(scope),
-                        413,
-                        code,
-                        title,
-                        detail,
-                        headers={"X-Request-ID": request_id} if request_id else None,
-                    )
-                    await response(scope, receive, send)
-                    return
-            if replaced:
-                return  # the body of the plain-text response we replaced
-            await send(message)
-
-        await self.app(scope, receive, send_problem)
 
 
 def install_error_handlers(app: FastAPI) -> None:

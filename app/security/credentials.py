@@ -50,15 +50,39 @@ _KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
 )
 
 
-def resolve(session: Session, token: str | None, platform_key: str | None) -> Caller:
-    """Find who holds ``token``; a missing, unknown or revoked credential is the same 401."""
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """A token shaped like a seller API key, not yet looked up: the digest to look it up by."""
+
+    key_hash: str
+
+
+def claim(token: str | None, platform_key: str | None) -> Caller | KeyClaim:
+    """What ``token`` claims to be, before any database lookup (the platform key is checked here)."""
     if not token or len(token) > 512:
         raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
     if token.startswith(KEY_PREFIX):
-        # Core on the session's connection with a prebuilt statement: this runs on every request.
-        row = session.connection().execute(_KEY_LOOKUP, {"key_hash": digest(token)}).first()
-        if row is not None:
-            return Caller(kind="seller", principal_id=row.seller_id, actor=row.id, seller_id=row.seller_id)
-    elif platform_key and same_secret(token, platform_key):
+        return KeyClaim(digest(token))
+    if platform_key and same_secret(token, platform_key):
         return PLATFORM
-    raise InvalidCredential("The credential is not valid or has been revoked.")
+    raise unknown_credential()
+
+
+def unknown_credential() -> InvalidCredential:
+    return InvalidCredential("The credential is not valid or has been revoked.")
+
+
+def seller_caller(key_id: str, seller_id: str) -> Caller:
+    return Caller(kind="seller", principal_id=seller_id, actor=key_id, seller_id=seller_id)
+
+
+def resolve(session: Session, token: str | None, platform_key: str | None) -> Caller:
+    """Find who holds ``token``; a missing, unknown or revoked credential is the same 401."""
+    claimed = claim(token, platform_key)
+    if isinstance(claimed, Caller):
+        return claimed
+    # Core on the session's connection with a prebuilt statement: this runs on every request.
+    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": claimed.key_hash}).first()
+    if row is None:
+        raise unknown_credential()
+    return seller_caller(row.id, row.seller_id)

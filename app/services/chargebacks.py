@@ -14,10 +14,12 @@ from app.core.clock import rfc3339, utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import has_prefix, new_id
+from app.core.reads import LoopReader
 from app.domain import case_states as cs
 from app.domain.errors import (
     DuplicateChargeback,
     FieldProblem,
+    Forbidden,
     InvalidInput,
     NotFound,
     PreconditionFailed,
@@ -26,16 +28,16 @@ from app.domain.reasons import ReasonCategory, classify
 from app.models.base import UTCDateTime
 from app.models.chargeback import CaseEvent, Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
 from app.models.order import Order
-from app.models.seller import Seller
+from app.models.seller import ApiKey, Seller
 from app.notify import templates
-from app.security.credentials import Caller
+from app.security.credentials import Caller, KeyClaim, unknown_credential
 from app.services import audit, funds
 from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
 from app.services.pagination import decode_cursor, encode_cursor
 
 # A case as the read paths see it: the ORM object, or a Core row with the same attribute names.
-CaseView = Chargeback | Row[Any]
+CaseView = Chargeback | Row[Any] | Any
 
 
 def to_public(case: CaseView, settings: Settings, now: datetime) -> ChargebackPublic:
@@ -209,6 +211,42 @@ def read_for(session: Session, caller: Caller, case_id: str) -> CaseView:
     else:
         params = {"case_id": case_id, "seller_id": caller.seller_id}
         row = session.connection().execute(_SELLER_CASE_BY_ID, params).first()
+    if row is None:
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return row
+
+
+_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+# The key and the case in one statement: no row, the key is unknown or revoked; a row with no case,
+# the case does not exist or is another seller's (``Caller.may_see``, applied in the join).
+_CASE_FOR_KEY = (
+    select(_KEYS.c.id.label("key_id"), _KEYS.c.seller_id.label("key_seller_id"), *_CASES.c)
+    .select_from(
+        _KEYS.outerjoin(
+            _CASES, and_(_CASES.c.id == bindparam("case_id"), _CASES.c.seller_id == _KEYS.c.seller_id)
+        )
+    )
+    .where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
+)
+
+
+async def read_on_loop(reader: LoopReader, claimed: Caller | KeyClaim, case_id: str) -> CaseView:
+    """``read_for`` in one statement on the event loop, the credential checked in the same query."""
+    if isinstance(claimed, KeyClaim):
+        row = await reader.one(_CASE_FOR_KEY, {"case_id": case_id, "key_hash": claimed.key_hash})
+        if row is None:
+            raise unknown_credential()
+        if row.id is None:
+            raise NotFound(f"Chargeback {case_id} does not exist.")
+        return row
+    if claimed.kind not in ("seller", "platform"):
+        raise Forbidden("This operation needs a seller credential or the platform key.")
+    if not has_prefix(case_id, "cb"):
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    if claimed.seller_id is None:
+        row = await reader.one(_CASE_BY_ID, {"case_id": case_id})
+    else:
+        row = await reader.one(_SELLER_CASE_BY_ID, {"case_id": case_id, "seller_id": claimed.seller_id})
     if row is None:
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return row

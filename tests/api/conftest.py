@@ -74,7 +74,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Any) -> Settings:
 def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
     yield application
-    application.state.engine.dispose()
+    application.state.db.close()
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def bare_client(tmp_path: Path) -> Iterator[TestClient]:
     """An app whose database is never touched: for conventions that must not depend on it."""
     application = create_app(_bare_settings(tmp_path))
     yield TestClient(application, raise_server_exceptions=False)
-    application.state.engine.dispose()
+    application.state.db.close()
 
 
 # Problem documents -------------------------------------------------------------
@@ -441,7 +441,7 @@ def test_readyz_with_unreachable_database_is_503(tmp_path: Path) -> None:
         assert r.json()["status"] != "ok"
         assert client.get("/healthz").status_code == 200
     finally:
-        application.state.engine.dispose()
+        application.state.db.close()
 
 
 # Offline docs --------------------------------------------------------------------

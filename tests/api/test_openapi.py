@@ -46,7 +46,7 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     yield r.json()
-    application.state.engine.dispose()
+    application.state.db.close()
 
 
 def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
