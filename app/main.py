@@ -25,6 +25,7 @@ from app.core.logging import configure_logging
 from app.dependencies import Db
 from app.notify.dispatcher import Dispatcher
 from app.routers import chargebacks, messages, orders, sellers, system
+from app.routers.support import operation_id
 
 DESCRIPTION = """
 Chargeback Desk records card chargebacks against marketplace orders, freezes the disputed funds,
@@ -36,10 +37,6 @@ gives the seller a working-day deadline to appeal, and records the bank's ruling
 """
 
 _STATIC = Path(fastapi_offline.__file__).parent / "static"
-
-
-def _operation_id(route: APIRoute) -> str:
-    return route.name
 
 
 def _summaries_from_docstrings(app: FastAPI) -> None:
@@ -83,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         redirect_slashes=False,
     )
     app.state.settings = settings
@@ -109,6 +106,8 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     """
     if router.dependencies or router.max_body_size is not None or router.callbacks:
         raise RuntimeError("router-level settings would be lost; use include_router for this router")
+    if router.generate_unique_id_function is not operation_id:
+        raise RuntimeError("give the router generate_unique_id_function=operation_id")
     app.router.routes.extend(router.routes)
 
 

@@ -24,11 +24,11 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import json_response, platform_create
+from app.routers.support import json_response, operation_id, platform_create
 from app.security.credentials import Caller
 from app.services import chargebacks, idempotency
 
-router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"])
+router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], generate_unique_id_function=operation_id)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 

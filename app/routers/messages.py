@@ -11,10 +11,10 @@ from app.core.errors import error_responses
 from app.dependencies import Auth, DbDep
 from app.domain import errors as e
 from app.models.message import MessagePublic
-from app.routers.support import json_response
+from app.routers.support import json_response, operation_id
 from app.services import messages
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = APIRouter(prefix="/v1/messages", tags=["messages"], generate_unique_id_function=operation_id)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

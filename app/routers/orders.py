@@ -8,11 +8,11 @@ from app.core.errors import error_responses
 from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
-from app.routers.support import json_response, platform_create
+from app.routers.support import json_response, operation_id, platform_create
 from app.services import orders
 from app.services.orders import ExternalRefTaken
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], generate_unique_id_function=operation_id)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

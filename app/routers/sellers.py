@@ -8,10 +8,10 @@ from app.core.errors import error_responses
 from app.dependencies import Auth, DbDep, IdempotencyKey
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
-from app.routers.support import json_response, platform_create
+from app.routers.support import json_response, operation_id, platform_create
 from app.services import sellers
 
-router = APIRouter(prefix="/v1/sellers", tags=["sellers"])
+router = APIRouter(prefix="/v1/sellers", tags=["sellers"], generate_unique_id_function=operation_id)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -15,6 +16,11 @@ from app.services import idempotency
 from app.services.idempotency import Reservation
 
 JSON = "application/json"
+
+
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operationIds are the handler names (``get_chargeback``): what generated clients call."""
+    return route.name
 
 
 def json_response(model: BaseModel, status: int = 200, version: int | None = None) -> Response:

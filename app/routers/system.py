@@ -7,7 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-router = APIRouter(tags=["system"])
+from app.routers.support import operation_id
+
+router = APIRouter(tags=["system"], generate_unique_id_function=operation_id)
 
 
 class Health(BaseModel):

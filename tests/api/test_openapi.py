@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,18 @@ def test_every_operation_has_a_unique_operation_id(spec: dict[str, Any]) -> None
     assert len(ids) >= 15
     assert all(ids), ids
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    # Generated clients name their methods after these: a plain snake_case verb phrase, never
+    # FastAPI's default of name + path + method.
+    for path, method, operation in _operations(spec):
+        op_id = operation["operationId"]
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*", op_id), f"{method.upper()} {path}: {op_id}"
+        assert not op_id.endswith(f"_{method}"), f"{method.upper()} {path}: {op_id}"
+    known = {
+        ("get", "/v1/chargebacks/{chargeback_id}"): "get_chargeback",
+        ("post", "/v1/chargebacks"): "create_chargeback",
+    }
+    for (method, path), op_id in known.items():
+        assert spec["paths"][path][method]["operationId"] == op_id
 
 
 def test_every_operation_has_a_summary_from_its_docstring(spec: dict[str, Any]) -> None:
