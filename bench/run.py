@@ -199,7 +199,7 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
             a,
             rows,
         )
-        # An ERP sends a few batches at a time, not 32 (32 × 50 notices in flight would only queue).
+        # An ERP sends a few batches at a time, not 32 (32 x 50 notices in flight would only queue).
         measure(
             f"POST bulk of {BULK}",
             backend,
