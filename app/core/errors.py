@@ -111,7 +111,13 @@ def domain_problem_body(exc: e.DomainError) -> dict[str, Any]:
 
 
 def domain_problem(request: Request | None, exc: e.DomainError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.RateLimited) else None
+    headers = None
+    if isinstance(exc, e.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, e.Unauthenticated):
+        headers = {
+            "WWW-Authenticate": 'Bearer realm="chargeback-desk"'
+        }  # RFC 9110 §11.6.1: a 401 names its scheme
     return problem_response(
         request, status_for(exc), exc.code, exc.title, exc.detail, _field_problems(exc), headers
     )
