@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, request_response
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -104,11 +105,18 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     routes (prefix and tags are already in each route; no router-level dependencies or limits), so
     their routes are added as they are. The chargeback routes go first: they take most traffic.
     """
-    if router.dependencies or router.max_body_size is not None or router.callbacks:
+    if router.dependencies or router.max_body_size is not None or router.callbacks or router.form_limits:
         raise RuntimeError("router-level settings would be lost; use include_router for this router")
     if router.generate_unique_id_function is not operation_id:
         raise RuntimeError("give the router generate_unique_id_function=operation_id")
-    app.router.routes.extend(router.routes)
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            # A copy per app, bound to this app's ``dependency_overrides`` as include_router binds
+            # it (the module's routers are shared by every app the process builds, tests included).
+            route = copy.copy(route)
+            route.dependency_overrides_provider = app
+            route.app = request_response(route.get_route_handler())
+        app.router.routes.append(route)
 
 
 def _install_docs(app: FastAPI) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections import namedtuple
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg
 from sqlalchemy import Engine, Select
@@ -79,124 +80,157 @@ class _Statements:
         return found[1]
 
 
+T = TypeVar("T")
+
+
+class _PerLoop(Generic[T]):
+    """State that belongs to one event loop: connections cannot move between loops.
+
+    A server process runs one loop; tests, and anything embedding the app, may run several at once,
+    each in its own thread. State is never touched from another loop while that loop runs: a closed
+    or stopped loop's state is disposed of when a new loop arrives or at ``close()``.
+    """
+
+    def __init__(self, make: Callable[[], T], dispose: Callable[[T], None]) -> None:
+        self._make, self._dispose = make, dispose
+        self._states: dict[asyncio.AbstractEventLoop, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            with self._lock:
+                self._dispose_idle_loops(current=None)
+                state = self._states[loop] = self._make()
+        return state
+
+    def close(self) -> None:
+        """Dispose of the state of every loop that is not running, and of the current loop's."""
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        with self._lock:
+            self._dispose_idle_loops(current)
+
+    def _dispose_idle_loops(self, current: asyncio.AbstractEventLoop | None) -> None:
+        for loop in [lp for lp in self._states if lp is current or lp.is_closed() or not lp.is_running()]:
+            self._dispose(self._states.pop(loop))
+
+
 SQLITE_CACHE_KIB = 64 * 1024
 
 
 class SqliteLoopReader:
-    """One autocommit connection, used only from the event loop: each statement sees the latest commit.
+    """One autocommit connection per event loop, used inline: each statement sees the latest commit.
 
-    ``query_only`` makes a write through it fail rather than take the write lock on the loop.
+    ``query_only`` makes a write through it fail rather than take the write lock on the loop. A WAL
+    reader never waits for a writer; only WAL recovery or a schema change can make it wait, and
+    ``busy_timeout`` bounds that to a second.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._statements = _Statements(engine.dialect)
         self._database = make_url(engine.url).database or ""
-        self._conn: sqlite3.Connection | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connections = _PerLoop(self._connect, sqlite3.Connection.close)
 
-    def _connection(self) -> sqlite3.Connection:
-        loop = asyncio.get_running_loop()
-        if self._conn is None or self._loop is not loop:
-            # A new event loop (a test client without its lifespan) gets its own connection.
-            if self._conn is not None:
-                self._conn.close()
-            conn = sqlite3.connect(self._database, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA query_only=ON")
-            # Only WAL recovery or a schema change can make a reader wait; never for long.
-            conn.execute("PRAGMA busy_timeout=1000")
-            # Lookups land on random pages: a larger page cache than the default 2 MiB keeps the
-            # hot part of the case table in memory instead of a read() per page (bench/).
-            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-            self._conn, self._loop = conn, loop
-        return self._conn
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._database, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=1000")
+        # Lookups land on random pages: a larger page cache than the default 2 MiB keeps the hot
+        # part of the case table in memory instead of a read() per page (bench/).
+        conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        return conn
 
     async def one(self, select: Select[Any], params: dict[str, Any]) -> Any | None:
         statement = self._statements.get(select)
-        row = self._connection().execute(statement.sql, statement.parameters(params)).fetchone()
+        conn = self._connections.get()
+        row = conn.execute(statement.sql, statement.parameters(params)).fetchone()
         return None if row is None else statement.record(row)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._connections.close()
 
 
 APPLICATION_NAME = "chargeback-desk loop reader"  # how its connections show in pg_stat_activity
+ACQUIRE_TIMEOUT = 30.0  # seconds a request waits for a connection, as SQLAlchemy's pool_timeout
+# libpq: give up connecting after 5 s; keepalives find a peer that vanished (NAT, failover).
+CONNECT_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 60,
+    "keepalives_interval": 10,
+}
+
+
+class _Pool:
+    def __init__(self, size: int) -> None:
+        self.slots = asyncio.Semaphore(size)  # one per connection in use or idle
+        self.idle: list[Any] = []
+
+
+def _dispose_pool(pool: _Pool) -> None:
+    # ``AsyncConnection.close()`` only finishes the libpq connection; doing that directly needs no
+    # event loop, so it also works for connections whose loop has stopped.
+    while pool.idle:
+        conn = pool.idle.pop()  # held while closing: its ``__del__`` checks that it was closed
+        conn.pgconn.finish()
 
 
 class PostgresLoopReader:
-    """Up to ``size`` psycopg async connections, opened on demand, in autocommit.
+    """Up to ``size`` psycopg async connections per event loop, opened on demand, in autocommit.
 
     A few are enough: they serve one event loop, which is one core. Measured in bench/ with 32
     clients: 4 connections gave more requests/s than 16 and a quarter of the p99 (more backends
-    only compete with the API process for the CPU). A plain queue of idle connections rather than
-    psycopg_pool, whose bookkeeping cost a third of each lookup. A connection that fails is closed,
-    not returned; a stale one (the server restarted) is retried once on a fresh connection. A new
-    event loop (a test client without its lifespan) starts afresh, since async connections belong
-    to the loop that opened them.
+    only compete with the API process for the CPU). A semaphore and a list of idle connections
+    rather than psycopg_pool, whose bookkeeping cost a third of each lookup. A slot is freed on
+    every exit path, cancellation included, so a failure never strands a waiting request; a wait
+    longer than ``ACQUIRE_TIMEOUT`` fails like SQLAlchemy's pool does. A connection that fails is
+    closed, not returned; one found stale (the server restarted) is retried on the next.
     """
 
     def __init__(self, engine: Engine, size: int = 4) -> None:
         self._statements = _Statements(engine.dialect)
         url = make_url(engine.url)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._size = size
-        self._idle: asyncio.LifoQueue[Any] | None = None
-        self._opened = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def _queue(self) -> asyncio.LifoQueue[Any]:
-        loop = asyncio.get_running_loop()
-        if self._idle is None or self._loop is not loop:
-            if self._idle is not None:
-                _abandon(self._idle)
-            self._idle, self._opened, self._loop = asyncio.LifoQueue(), 0, loop
-        return self._idle
-
-    async def _acquire(self, idle: asyncio.LifoQueue[Any]) -> tuple[Any, bool]:
-        """An idle connection, or a new one while fewer than ``size`` are open; and whether it is new."""
-        if idle.empty() and self._opened < self._size:
-            self._opened += 1
-            try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, prepare_threshold=0, application_name=APPLICATION_NAME
-                )
-            except BaseException:
-                self._opened -= 1
-                raise
-            return conn, True
-        return await idle.get(), False
+        self._pools = _PerLoop(lambda: _Pool(size), _dispose_pool)
 
     async def one(self, select: Select[Any], params: dict[str, Any]) -> Any | None:
         statement = self._statements.get(select)
         args = statement.parameters(params)
-        idle = self._queue()
-        while True:
-            conn, new = await self._acquire(idle)
-            try:
-                cursor = await conn.execute(statement.sql, args, prepare=True)
-                row = await cursor.fetchone()
-            except BaseException as exc:
-                self._opened -= 1
-                await conn.close()
-                if new or not isinstance(exc, psycopg.OperationalError) or not conn.broken:
-                    raise
-                continue  # it went stale while idle (a server restart): try the next one
-            idle.put_nowait(conn)
-            return None if row is None else statement.record(row)
+        pool = self._pools.get()
+        async with asyncio.timeout(ACQUIRE_TIMEOUT):
+            await pool.slots.acquire()
+        try:
+            while True:
+                new = not pool.idle
+                conn = await self._connect() if new else pool.idle.pop()
+                try:
+                    cursor = await conn.execute(statement.sql, args, prepare=True)
+                    row = await cursor.fetchone()
+                except BaseException as exc:
+                    await conn.close()
+                    if new or not isinstance(exc, psycopg.OperationalError) or not conn.broken:
+                        raise
+                    continue  # it went stale while idle (a server restart): try the next one
+                pool.idle.append(conn)
+                return None if row is None else statement.record(row)
+        finally:
+            pool.slots.release()
+
+    async def _connect(self) -> Any:
+        return await psycopg.AsyncConnection.connect(
+            self._conninfo,
+            autocommit=True,
+            prepare_threshold=0,
+            application_name=APPLICATION_NAME,
+            **CONNECT_OPTIONS,
+        )
 
     def close(self) -> None:
-        if self._idle is not None:
-            _abandon(self._idle)
-            self._idle, self._opened = None, 0
-
-
-def _abandon(idle: asyncio.LifoQueue[Any]) -> None:
-    # ``AsyncConnection.close()`` only finishes the libpq connection; doing that directly needs no
-    # event loop, so it also works for connections whose loop is gone.
-    while not idle.empty():
-        conn = idle.get_nowait()  # held while closing: its ``__del__`` checks that it was closed
-        conn.pgconn.finish()
+        self._pools.close()
 
 
 def make_loop_reader(engine: Engine) -> LoopReader:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import String, bindparam, select, text
+from sqlalchemy import Float, String, bindparam, cast, func, select, text
 from sqlmodel import Session
 
-from app.core.reads import APPLICATION_NAME
+from app.core import reads
+from app.core.db import make_engine
+from app.core.reads import APPLICATION_NAME, make_loop_reader
+from app.dependencies import Credential, get_credential
 from app.models import Chargeback
 from app.security.api_keys import digest
 from app.services.chargebacks import _CASE_BY_ID, _CASE_FOR_KEY
@@ -136,3 +143,109 @@ def test_statements_take_parameters_by_name_on_both_databases(app: FastAPI, worl
     stmt = select(bindparam("b", type_=String()).label("b"), bindparam("a", type_=String()).label("a"))
     record = _one(app, stmt, {"a": "first", "b": "second"})
     assert (record.a, record.b) == ("first", "second")
+
+
+def test_through_one_long_lived_loop_reads_follow_writes_and_revocations(app: FastAPI, world: World) -> None:
+    # With the lifespan running, every request shares one loop and so one reader connection.
+    with TestClient(app, raise_server_exceptions=False) as client:
+        case = make_case(client, world.order["id"])
+        url = f"/v1/chargebacks/{case['id']}"
+        assert client.get(url, headers=world.seller_headers).json()["version"] == 1
+        r = client.post(f"{url}/ruling", json={"outcome": "lost"}, headers=PLATFORM)
+        assert r.status_code == 200, r.text
+        seen = client.get(url, headers=world.seller_headers).json()
+        assert (seen["version"], seen["status"]) == (2, "lost")
+        key_id = client.get(f"/v1/sellers/{world.seller['id']}/api-keys", headers=PLATFORM).json()[0]["id"]
+        r = client.delete(f"/v1/sellers/{world.seller['id']}/api-keys/{key_id}", headers=PLATFORM)
+        assert r.status_code == 204
+        assert_problem(client.get(url, headers=world.seller_headers), 401, "invalid_credential")
+
+
+def test_several_event_loops_at_once_each_read_through_their_own_connection(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    cases = [make_case(client, world.order["id"], 100)["id"] for _ in range(3)]
+    reader = app.state.db.loop_reader
+
+    def loop_in_a_thread(_: int) -> list[str]:
+        async def reads() -> list[str]:
+            return [(await reader.one(_CASE_BY_ID, {"case_id": c})).id for c in cases * 10]
+
+        return asyncio.run(reads())
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(loop_in_a_thread, range(12)))
+    assert all(r == cases * 10 for r in results)
+    reader.close()  # every loop has ended: all their connections close (else a ResourceWarning fails this)
+
+
+def _slow() -> Any:
+    return select(cast(func.pg_sleep(bindparam("seconds", type_=Float())), String()).label("slept"))
+
+
+def test_postgresql_waiters_are_not_stranded_when_queries_are_cancelled(
+    app: FastAPI, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        return  # the SQLite reader has no pool to wait for
+    reader = app.state.db.loop_reader
+
+    async def scenario() -> list[Any]:
+        async with asyncio.timeout(30):  # a stranded waiter would hang: fail instead
+            slow = [asyncio.create_task(reader.one(_slow(), {"seconds": 60})) for _ in range(4)]
+            while not reader._pools.get().slots.locked():  # all four connections busy
+                await asyncio.sleep(0)
+            waiting = [asyncio.create_task(reader.one(_slow(), {"seconds": 0})) for _ in range(3)]
+            await asyncio.sleep(0)
+            for task in slow:
+                task.cancel()
+            await asyncio.gather(*slow, return_exceptions=True)
+            return await asyncio.gather(*waiting)
+
+    rows = asyncio.run(scenario())
+    assert [r.slept for r in rows] == ["", "", ""]
+
+
+def test_postgresql_connection_failures_free_their_slots(
+    app: FastAPI, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        return
+    # A server that takes the TCP connection and never answers: each connect fails after libpq's
+    # shortest connect_timeout. Twice as many requests as connections: the second half waits for
+    # slots that only failures free.
+    blackhole = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setitem(reads.CONNECT_OPTIONS, "connect_timeout", 2)
+    port = blackhole.getsockname()[1]
+    settings = app.state.settings.model_copy(
+        update={"database_url": f"postgresql+psycopg://postgres@127.0.0.1:{port}/none"}
+    )
+    reader = make_loop_reader(make_engine(settings))
+
+    async def scenario() -> list[Any]:
+        async with asyncio.timeout(20):  # a stranded waiter would hang: fail instead
+            return await asyncio.gather(  # type: ignore[no-any-return]
+                *(reader.one(_CASE_BY_ID, {"case_id": "cb_x"}) for _ in range(8)), return_exceptions=True
+            )
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        blackhole.close()
+    assert all(isinstance(r, psycopg.OperationalError) for r in results), results
+    reader.close()
+
+
+def test_dependency_overrides_reach_routes_added_to_the_app(client: TestClient, app: FastAPI) -> None:
+    # Routes are added without include_router (app/main.py); overrides must still apply to them,
+    # and only in the app that set them.
+    async def platform_for_everyone() -> Credential:
+        return Credential(token=PLATFORM["Authorization"][7:], platform_key=PLATFORM["Authorization"][7:])
+
+    app.dependency_overrides[get_credential] = platform_for_everyone
+    try:
+        # No Authorization header at all, yet the platform's view: the order is simply not there.
+        assert_problem(client.get("/v1/orders/ord_missing"), 404, "not_found")
+    finally:
+        app.dependency_overrides.clear()
+    assert_problem(client.get("/v1/orders/ord_missing"), 401, "invalid_credential")
