@@ -1,4 +1,5 @@
-"""The outermost layer of every HTTP request, in one pass: request id, access log, NUL guard, body limit.
+"""The outermost layer of every HTTP request, in one pass: request id, access log, NUL guard, body
+limit, and the answer to an unexpected error.
 
 One plain ASGI middleware instead of several, and the body limit here instead of FastAPI's
 ``max_body_size``: each layer wraps ``send`` and costs every request, the GETs that have no body
@@ -16,11 +17,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import internal_error, problem_response
 from app.core.logging import access_log, request_id_var
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("chargeback_desk.errors")
 
 
 class Edge:
@@ -28,7 +30,8 @@ class Edge:
     log each request (method, path, status, time: never the query, headers or body, which may hold
     secrets); answer a NUL in the path (404) or query (422), which PostgreSQL text cannot hold; and
     refuse a body over ``max_body_bytes`` with 413, from its ``Content-Length`` before reading, or
-    while it is read when it has none.
+    while it is read when it has none; answer an unexpected exception with a 500 problem, logged
+    with its traceback and the request id.
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
@@ -51,7 +54,7 @@ class Edge:
         token = request_id_var.set(request_id)
         raw_id = request_id.encode()
         started = time.perf_counter()
-        status = 500
+        status = 0
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -68,10 +71,18 @@ class Edge:
                 await self.app(scope, self._counting(receive), send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
+        except Exception:
+            if status:  # the response has begun: nothing to answer with; the server closes it
+                raise
+            # Answered here rather than by Starlette's outermost handler, so the 500 carries the
+            # request id like every other answer, and the log line has it too.
+            log.exception("unhandled error on %s %s", scope["method"], _loggable_path(scope))
+            await internal_error(Request(scope))(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 elapsed = (time.perf_counter() - started) * 1000
-                access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
+                path = _loggable_path(scope)
+                access_log.info("%s %s %s %.1fms", scope["method"], path, status or 500, elapsed)
             request_id_var.reset(token)
 
     def _refusal(self, scope: Scope, length: bytes | None) -> ASGIApp | None:
@@ -114,3 +125,9 @@ class Edge:
 
     def _detail(self) -> str:
         return f"The request body is larger than {self.max_body_bytes} bytes."
+
+
+def _loggable_path(scope: Scope) -> str:
+    """The path as sent, still percent-encoded: a decoded ``%0A`` could forge a log line."""
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else repr(scope["path"])[1:-1]

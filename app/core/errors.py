@@ -167,8 +167,8 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status_code, code, title, detail, headers=headers or None)
 
 
-async def _on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+def internal_error(request: Request) -> JSONResponse:
+    """The answer to an unexpected exception; the caller logs it (with the request id)."""
     return problem_response(
         request,
         500,
@@ -176,6 +176,12 @@ async def _on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         "Internal error",
         "Something went wrong on our side; it has been logged.",
     )
+
+
+async def _on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
+    # A fallback: the Edge middleware answers unexpected exceptions itself, with the request id.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return internal_error(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

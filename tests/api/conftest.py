@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -15,11 +17,34 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
+from app.core.logging import _RequestIdFilter
 from app.main import create_app
 from app.notify.dispatcher import Dispatcher
 
 PLATFORM_KEY = "pk_test_platform_key_0123456789abcdef"
 PLATFORM = {"Authorization": f"Bearer {PLATFORM_KEY}"}
+
+
+@contextmanager
+def kept_logs(name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records logged under ``name`` (with their request id), while the block runs.
+
+    The app's "chargeback_desk" logger does not propagate, so caplog would see nothing.
+    """
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(logging.DEBUG)
+    handler.addFilter(_RequestIdFilter())
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 def free_port() -> int:

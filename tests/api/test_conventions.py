@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Chargeback, Order, Seller
-from tests.api.conftest import PLATFORM, PLATFORM_KEY, World, free_port, make_case, notice
+from tests.api.conftest import PLATFORM, PLATFORM_KEY, World, free_port, kept_logs, make_case, notice
 
 PROBLEM = "application/problem+json"
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "instance"}
@@ -479,3 +480,47 @@ def test_swagger_ui_serves_its_stylesheet_locally(bare_client: TestClient) -> No
     r = bare_client.get(css[0])
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/css")
+
+
+@pytest.fixture
+def app_log() -> Iterator[list[logging.LogRecord]]:
+    with kept_logs("chargeback_desk") as records:
+        yield records
+
+
+@pytest.fixture
+def boom_client(tmp_path: Path) -> Iterator[TestClient]:
+    """An app with one route that fails unexpectedly."""
+    application = create_app(_bare_settings(tmp_path))
+
+    @application.get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("secret detail that must not reach the client")
+
+    yield TestClient(application, raise_server_exceptions=False)
+    application.state.db.close()
+
+
+def test_an_unexpected_error_is_a_500_problem_with_the_request_id(
+    boom_client: TestClient, app_log: list[logging.LogRecord]
+) -> None:
+    r = boom_client.get("/boom", headers={"X-Request-ID": "req-boom-1"})
+    body = assert_problem(r, 500, "internal_error")
+    assert r.headers["x-request-id"] == body["request_id"] == "req-boom-1"
+    assert "secret detail" not in r.text
+    errors = [rec for rec in app_log if rec.levelno == logging.ERROR]
+    assert [rec.request_id for rec in errors] == ["req-boom-1"]  # type: ignore[attr-defined]
+    assert errors[0].exc_info is not None
+    access = [rec.getMessage() for rec in app_log if rec.name == "chargeback_desk.access"]
+    assert len(access) == 1
+    assert access[0].startswith("GET /boom 500 ")
+
+
+def test_the_access_log_keeps_the_path_encoded_so_it_cannot_forge_lines(
+    bare_client: TestClient, app_log: list[logging.LogRecord]
+) -> None:
+    bare_client.get("/v1/orders/x%0A2026-01-01%20INFO%20forged", headers=PLATFORM)
+    lines = [rec.getMessage() for rec in app_log if rec.name == "chargeback_desk.access"]
+    assert len(lines) == 1
+    assert "\n" not in lines[0]
+    assert lines[0].startswith("GET /v1/orders/x%0A2026-01-01%20INFO%20forged ")

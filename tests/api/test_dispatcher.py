@@ -29,7 +29,7 @@ from app.models.outbox import OutboxMessage
 from app.notify.channels import build_email
 from app.notify.dispatcher import BASE_DELAY, LEASE, MAX_DELAY, Dispatcher, _finish, backoff, claim
 from app.notify.outbox import enqueue
-from tests.api.conftest import Mailbox, World, free_port, make_case
+from tests.api.conftest import Mailbox, World, free_port, kept_logs, make_case
 
 PHONE = "+8613800138000"
 MakeDispatcher = Callable[..., Dispatcher]
@@ -102,18 +102,8 @@ def smtp_server() -> Iterator[Callable[[object], int]]:
 
 @pytest.fixture
 def dispatcher_log() -> Iterator[list[logging.LogRecord]]:
-    # The app's "chargeback_desk" logger does not propagate, so caplog would see nothing.
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    handler = Keep(logging.DEBUG)
-    logger = logging.getLogger("chargeback_desk.dispatcher")
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+    with kept_logs("chargeback_desk.dispatcher") as records:
+        yield records
 
 
 @dataclass
