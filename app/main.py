@@ -41,8 +41,8 @@ _STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
 def _summaries_from_docstrings(app: FastAPI) -> None:
-    # FastAPI ≥ 0.165 keeps included routers as wrappers (``original_router``) in ``app.routes``;
-    # their APIRoutes are only reached by descending into them.
+    # Routes are added to the app directly (``_add_routes``); a router included with
+    # ``include_router`` would sit behind a wrapper (``original_router``), so descend into those too.
     pending: list[Any] = list(app.routes)
     while pending:
         route = pending.pop()
@@ -103,7 +103,7 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     ``include_router`` keeps each router behind a wrapper (FastAPI ≥ 0.165) that matches a request
     against its routes twice, for every request (measured in bench/). Our routers carry only their
     routes (prefix and tags are already in each route; no router-level dependencies or limits), so
-    their routes are added as they are. The chargeback routes go first: they take most traffic.
+    a copy of each route is added to the app. The chargeback routes go first: they take most traffic.
     """
     if router.dependencies or router.max_body_size is not None or router.callbacks or router.form_limits:
         raise RuntimeError("router-level settings would be lost; use include_router for this router")
