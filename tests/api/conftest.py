@@ -15,12 +15,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from app.core.config import Settings
 from app.core.logging import _RequestIdFilter
 from app.main import create_app
 from app.notify.dispatcher import Dispatcher
 
+PROBLEM_JSON = "application/problem+json"
 PLATFORM_KEY = "pk_test_platform_key_0123456789abcdef"
 PLATFORM = {"Authorization": f"Bearer {PLATFORM_KEY}"}
 
@@ -45,6 +47,26 @@ def kept_logs(name: str) -> Iterator[list[logging.LogRecord]]:
         yield records
     finally:
         logger.removeHandler(handler)
+
+
+def assert_problem_body(problem: dict[str, Any], status: int, code: str, field: str | None = None) -> None:
+    """A problem document (RFC 9457) with our stable ``code``; ``field`` among its ``errors``."""
+    assert problem["code"] == code, problem
+    assert problem["status"] == status
+    assert problem["type"].endswith(code)
+    assert problem["title"]
+    assert problem["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in problem["errors"]], problem
+
+
+def assert_problem(r: Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
+    """An error response: the status, ``application/problem+json``, and the problem document."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON, r.text
+    body: dict[str, Any] = r.json()
+    assert_problem_body(body, status, code, field)
+    return body
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from time_machine import TimeMachineFixture
 
 from app.notify.dispatcher import Dispatcher
-from tests.api.conftest import PLATFORM, Mailbox, World, make_case, make_order, notice
+from tests.api.conftest import PLATFORM, Mailbox, World, assert_problem_body, make_case, make_order, notice
 
 T0 = datetime(2026, 9, 29, 10, 0, tzinfo=UTC)
 
@@ -54,14 +54,7 @@ def message_count(client: TestClient, world: World) -> int:
 def assert_item_problem(item: dict[str, Any], status: int, code: str, field: str | None = None) -> None:
     assert item["status"] == status, item
     assert item["chargeback"] is None
-    problem = item["problem"]
-    assert problem["code"] == code
-    assert problem["status"] == status
-    assert problem["type"].endswith(code)
-    assert problem["title"]
-    assert problem["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in problem["errors"]], problem
+    assert_problem_body(item["problem"], status, code, field)
 
 
 def test_bulk_processes_each_notice_on_its_own_in_request_order(

@@ -23,6 +23,7 @@ from tests.api.conftest import (
     PLATFORM,
     Mailbox,
     World,
+    assert_problem,
     make_case,
     make_key,
     make_order,
@@ -33,7 +34,6 @@ from tests.api.conftest import (
 T0 = datetime(2026, 9, 29, 10, 0, tzinfo=UTC)  # Tue 18:00 Asia/Shanghai
 # Receipt Tue 29 Sep; working days after it: Wed 30 Sep, (1-7 Oct National Day), Thu 8 Oct, Fri 9 Oct.
 T0_RESPOND_BY = datetime(2026, 10, 9, 15, 59, 59, 999_999, tzinfo=UTC)
-PROBLEM_JSON = "application/problem+json"
 MISSING = object()
 
 
@@ -46,20 +46,6 @@ def _frozen_clock(time_machine: TimeMachineFixture) -> None:
 def z(instant: datetime) -> str:
     """The API's RFC 3339 UTC form."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def assert_problem(r: httpx2.Response, status: int, code: str, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body: dict[str, Any] = r.json()
-    assert body["code"] == code
-    assert r.headers["content-type"].startswith(PROBLEM_JSON)
-    assert body["status"] == status
-    assert body["type"].endswith(code)
-    assert body["title"]
-    assert body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def order_of(client: TestClient, order_id: str, headers: dict[str, str] = PLATFORM) -> dict[str, Any]:

@@ -11,18 +11,16 @@ from httpx2 import Response
 from sqlalchemy import select
 
 from app.models import ApiKey, IdempotencyRecord
-from tests.api.conftest import PLATFORM, World, make_case, make_key, make_order, make_seller, notice
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.json()["code"] == code
-    assert r.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    return body
+from tests.api.conftest import (
+    PLATFORM,
+    World,
+    assert_problem,
+    make_case,
+    make_key,
+    make_order,
+    make_seller,
+    notice,
+)
 
 
 def _bearer(key: str) -> dict[str, str]:

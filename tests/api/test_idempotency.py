@@ -18,19 +18,9 @@ from sqlmodel import Session
 from app.domain.errors import IdempotencyInProgress, IdempotencyKeyReused
 from app.models import Chargeback, IdempotencyRecord, Order, Seller
 from app.services import idempotency
-from tests.api.conftest import PLATFORM, World, make_seller, notice
+from tests.api.conftest import PLATFORM, World, assert_problem, make_seller, notice
 
-PROBLEM = "application/problem+json"
 SELLER_BODY = {"name": "Acme Shop", "email": "orders@acme-shop.example", "country": "DE"}
-
-
-def assert_problem(r: Response, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.json()["code"] == code
-    assert r.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    return body
 
 
 def _with_key(key: str) -> dict[str, str]:

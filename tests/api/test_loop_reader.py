@@ -22,8 +22,7 @@ from app.dependencies import Credential, get_credential
 from app.models import Chargeback
 from app.security.api_keys import digest
 from app.services.chargebacks import _CASE_BY_ID, _CASE_FOR_KEY
-from tests.api.conftest import PLATFORM, World, make_case, make_key, make_seller
-from tests.api.test_credentials import assert_problem
+from tests.api.conftest import PLATFORM, World, assert_problem, make_case, make_key, make_seller
 
 
 def _one(app: FastAPI, select_: Any, params: dict[str, Any]) -> Any:
