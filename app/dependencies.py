@@ -1,37 +1,40 @@
-"""``Annotated`` dependency aliases shared by the routers."""
+"""How every route establishes its caller, and the ``Annotated`` dependency aliases of the routers.
+
+One way to establish the caller: the ``CurrentCaller`` dependency (or a gate built on it:
+``PlatformCaller``, ``SellerCaller``, ``SellerOrPlatform``). ``ApiRoute``, the route class of
+every router, runs that dependency before FastAPI reads the body or validates anything, so a
+request without a valid credential is a 401 whatever else is wrong with it; it also refuses unknown
+query parameters and unparseable JSON bodies. ``dependency_overrides`` replace these dependencies on
+every route, the early check included.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+import json
+import re
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response, params
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
-from app.domain.errors import FieldProblem, Forbidden, InvalidInput
-from app.security.credentials import Caller, KeyClaim, claim, resolve
+from app.domain.errors import FieldProblem, InvalidInput, MalformedJson
+from app.security.credentials import Caller, establish
 
-# Every dependency here is ``async def`` and does no I/O, so FastAPI runs it inline. A handler is a
-# plain ``def`` and does all of its database work, credential lookup included, in the one worker
-# thread FastAPI gives it: one thread-pool hop per request (measured in bench/: each extra hop costs
-# about as much as the query itself).
+MAX_JSON_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser, not data
 
 
 class Db:
-    """The database and settings of this app; ``with db.session() as session:`` in a handler."""
+    """The database of this app: ``session()`` for use cases that write, ``loop_reader`` for reads."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        # PostgreSQL: the same pool in autocommit, so a read-only request sends no BEGIN and no
-        # ROLLBACK (two round trips fewer). SQLite's BEGIN is an in-process call, and switching
-        # its isolation level per checkout cost more than it saved (bench/).
-        sqlite = engine.dialect.name == "sqlite"
-        self._read_engine = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
-        # One statement awaited on the event loop, for the hottest reads (app/core/reads.py).
         self.loop_reader: LoopReader = make_loop_reader(engine)
 
     def close(self) -> None:
@@ -39,12 +42,8 @@ class Db:
         self.engine.dispose()
 
     def session(self) -> Session:
-        """For use cases that write (services commit once)."""
+        """A session for one use case; the service begins, writes and commits once."""
         return Session(self.engine, expire_on_commit=False)
-
-    def reader(self) -> Session:
-        """For requests that only read; each statement sees the latest committed data."""
-        return Session(self._read_engine, expire_on_commit=False)
 
 
 async def get_db(request: Request) -> Db:
@@ -52,50 +51,55 @@ async def get_db(request: Request) -> Db:
     return db
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
-    """The bearer credential as sent; checked against the database inside the handler's session."""
-
-    token: str | None
-    platform_key: str | None
-
-    def claim(self) -> Caller | KeyClaim:
-        """Who the credential claims to be, for a read that checks the key in its own statement."""
-        return claim(self.token, self.platform_key)
-
-    def caller(self, session: Session) -> Caller:
-        return resolve(session, self.token, self.platform_key)
-
-    def platform(self, session: Session) -> Caller:
-        caller = self.caller(session)
-        caller.require_platform()
-        return caller
-
-    def seller(self, session: Session) -> Caller:
-        caller = self.caller(session)
-        caller.require_seller()
-        return caller
-
-    def seller_or_platform(self, session: Session) -> Caller:
-        caller = self.caller(session)
-        if caller.kind not in ("seller", "platform"):
-            raise Forbidden("This operation needs a seller credential or the platform key.")
-        return caller
-
-
-def credential_of(request: Request) -> Credential:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
-    platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
-    return Credential(token.strip() if scheme.lower() == "bearer" else None, platform_key)
+    return settings
 
 
-async def get_credential(request: Request) -> Credential:
-    return credential_of(request)
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
+
+async def current_caller(request: Request) -> Caller:
+    """Who sent the request (platform key or seller API key); 401 otherwise. Once per request."""
+    state = request.scope.setdefault("state", {})
+    caller: Caller | None = state.get("caller")
+    if caller is None:
+        settings: Settings = request.app.state.settings
+        platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
+        db: Db = request.app.state.db
+        caller = state["caller"] = await establish(db.loop_reader, bearer_token(request), platform_key)
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def platform_caller(caller: CurrentCaller) -> Caller:
+    caller.require_platform()
+    return caller
+
+
+async def seller_caller(caller: CurrentCaller) -> Caller:
+    caller.require_seller()
+    return caller
+
+
+async def seller_or_platform_caller(caller: CurrentCaller) -> Caller:
+    caller.require_seller_or_platform()
+    return caller
+
+
+PlatformCaller = Annotated[Caller, Depends(platform_caller)]
+SellerCaller = Annotated[Caller, Depends(seller_caller)]
+SellerOrPlatform = Annotated[Caller, Depends(seller_or_platform_caller)]
+_GATES = (platform_caller, seller_caller, seller_or_platform_caller)
 
 DbDep = Annotated[Db, Depends(get_db)]
-Auth = Annotated[Credential, Depends(get_credential)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_ETAG = re.compile(r'^(?:W/)?"([0-9]{1,12})"$|^([0-9]{1,12})$', re.ASCII)
 
 
 async def get_if_match(
@@ -104,17 +108,18 @@ async def get_if_match(
         Header(
             description='The `ETag` you last saw (e.g. `"3"`); the write is refused with 412 if the '
             "resource has changed since.",
+            examples=['"3"'],
         ),
     ] = None,
 ) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 12:
+    found = _ETAG.match(if_match.strip())
+    if found is None:
         raise InvalidInput(
             "If-Match must be an ETag returned by this API.", errors=[FieldProblem("If-Match", "invalid")]
         )
-    return int(value)
+    return int(found.group(1) or found.group(2))
 
 
 IfMatch = Annotated[int | None, Depends(get_if_match)]
@@ -127,3 +132,87 @@ IdempotencyKey = Annotated[
         examples=["erp-7f3c2a10-notice-000123"],
     ),
 ]
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            pending.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+async def check_json_body(request: Request) -> None:
+    """One answer for every body that cannot be parsed: syntax, encoding or nesting."""
+    body = await request.body()
+    if not body:
+        return
+    try:
+        parsed = json.loads(body)  # the parser FastAPI uses next, so both agree on what is valid
+    except (ValueError, RecursionError):  # bad syntax, or bytes that are not UTF-8
+        raise MalformedJson("The request body is not valid JSON (or not UTF-8).") from None
+    if _depth(parsed) > MAX_JSON_DEPTH:
+        raise MalformedJson(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+
+
+class ApiRoute(APIRoute):
+    """The route class of every router: the caller first, then the query, then the body, then FastAPI.
+
+    A route's summary is the first line of its handler's docstring.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        doc = (endpoint.__doc__ or "").strip()
+        if doc and not kwargs.get("summary"):
+            kwargs["summary"] = doc.splitlines()[0].rstrip(".")
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        calls = set(_calls(self.dependant))
+        needs_caller = current_caller in calls
+        gates = [gate for gate in _GATES if gate in calls]
+        allowed = frozenset(_query_names(self.dependant))
+        json_body = self.body_field is not None and not _is_form(self)
+
+        async def handle(request: Request) -> Response:
+            overrides = request.app.dependency_overrides
+            if needs_caller and current_caller not in overrides:
+                caller = await current_caller(request)
+                for gate in gates:
+                    if gate not in overrides:
+                        await gate(caller)
+            unknown = [name for name in request.query_params if name not in allowed]
+            if unknown:
+                raise InvalidInput(
+                    "Unknown query parameter: " + ", ".join(sorted(set(unknown))) + ".",
+                    errors=[FieldProblem(name, "unknown query parameter") for name in sorted(set(unknown))],
+                )
+            if json_body:
+                await check_json_body(request)
+            return await handler(request)
+
+        return handle
+
+
+def _is_form(route: APIRoute) -> bool:
+    field_info = route.body_field.field_info if route.body_field is not None else None
+    return isinstance(field_info, params.Form)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,10 +10,9 @@ from typing import Any
 
 import fastapi_offline
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute, request_response
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -38,19 +36,6 @@ gives the seller a working-day deadline to appeal, and records the bank's ruling
 """
 
 _STATIC = Path(fastapi_offline.__file__).parent / "static"
-
-
-def _summaries_from_docstrings(app: FastAPI) -> None:
-    # Routes are added to the app directly (``_add_routes``); a router included with
-    # ``include_router`` would sit behind a wrapper (``original_router``), so descend into those too.
-    pending: list[Any] = list(app.routes)
-    while pending:
-        route = pending.pop()
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            pending.extend(nested.routes)
-        elif isinstance(route, APIRoute) and not route.summary and route.description:
-            route.summary = route.description.strip().splitlines()[0].rstrip(".")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -89,34 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Db(app.state.engine, settings)
     install_error_handlers(app)
     app.add_middleware(Edge, max_body_bytes=settings.max_json_body_bytes)
-    for module in (chargebacks, system, sellers, orders, messages):
-        _add_routes(app, module.router)
-    _summaries_from_docstrings(app)
+    routers = [m.router for m in (chargebacks, system, sellers, orders, messages)]
+    for router in routers:
+        app.include_router(router)
+    app.state.api_routes = [route for router in routers for route in router.routes]
     _install_docs(app)
     _register_problem_schema(app)
     return app
-
-
-def _add_routes(app: FastAPI, router: APIRouter) -> None:
-    """Put a router's routes on the app itself.
-
-    ``include_router`` keeps each router behind a wrapper (FastAPI ≥ 0.165) that matches a request
-    against its routes twice, for every request (measured in bench/). Our routers carry only their
-    routes (prefix and tags are already in each route; no router-level dependencies or limits), so
-    a copy of each route is added to the app. The chargeback routes go first: they take most traffic.
-    """
-    if router.dependencies or router.max_body_size is not None or router.callbacks or router.form_limits:
-        raise RuntimeError("router-level settings would be lost; use include_router for this router")
-    if router.generate_unique_id_function is not operation_id:
-        raise RuntimeError("give the router generate_unique_id_function=operation_id")
-    for route in router.routes:
-        if isinstance(route, APIRoute):
-            # A copy per app, bound to this app's ``dependency_overrides`` as include_router binds
-            # it (the module's routers are shared by every app the process builds, tests included).
-            route = copy.copy(route)
-            route.dependency_overrides_provider = app
-            route.app = request_response(route.get_route_handler())
-        app.router.routes.append(route)
 
 
 def _install_docs(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from app.core.config import Settings
@@ -20,7 +20,7 @@ from app.core.ids import new_id
 from app.domain.reasons import classify
 from app.models import ApiKey, Chargeback, Order, Seller
 from app.security.api_keys import generate_api_key
-from app.services import chargebacks
+from app.services.pagination import encode_cursor
 
 REASONS = ["10.4", "13.1", "13.3", "13.6", "12.6.1", "4837", "4853", "4855", "fraudulent", "general"]
 STATUSES = ["needs_response"] * 5 + ["under_review", "won", "lost", "accepted"]
@@ -144,8 +144,15 @@ def main() -> None:
         session.connection().exec_driver_sql("ANALYZE")
         session.commit()
         # The cursor of page 1,000 (50 per page) of the measured seller's newest-first list.
-        f = chargebacks.ListFilter(seller_id=seller_ids[0])
-        _, cursor = chargebacks.list_cases(session, settings, f, 50 * 999, None)
+        c = Chargeback.__table__.c  # type: ignore[attr-defined]
+        last = session.execute(
+            select(c.created_at, c.id)
+            .where(c.seller_id == seller_ids[0])
+            .order_by(c.created_at.desc(), c.id.desc())
+            .offset(50 * 999 - 1)
+            .limit(1)
+        ).one()
+        cursor = encode_cursor(last.created_at, last.id)
     engine.dispose()
     (a.out / "ids.txt").write_text("\n".join(measured) + "\n")
     (a.out / "orders.txt").write_text("\n".join(ingest_orders) + "\n")

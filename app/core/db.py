@@ -100,6 +100,8 @@ def begin_write(session: Session) -> None:
     request's credential lookup) is ended first: a writer must start its own, and a read-only
     request should not pay for ending one it does not need to.
     """
-    if session.in_transaction() and not session.connection().get_execution_options().get(WRITE_OPTION):
+    if session.in_transaction():
+        if session.connection().get_execution_options().get(WRITE_OPTION):
+            return  # already writing: the idempotency key was taken in this transaction
         session.rollback()
     session.connection(execution_options={WRITE_OPTION: True})

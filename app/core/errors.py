@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain import errors as e
@@ -29,6 +32,8 @@ _STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.UnsupportedMediaType, 415),
     (e.Gone, 410),
     (e.RateLimited, 429),
+    (e.BadRequest, 400),
+    (e.ServiceUnavailable, 503),
 ]
 
 _HTTP_CODES = {
@@ -112,7 +117,7 @@ def domain_problem_body(exc: e.DomainError) -> dict[str, Any]:
 
 def domain_problem(request: Request | None, exc: e.DomainError) -> JSONResponse:
     headers = None
-    if isinstance(exc, e.RateLimited):
+    if isinstance(exc, e.RateLimited | e.ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, e.Unauthenticated):
         headers = {
@@ -164,7 +169,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         detail = "No such resource or route."
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem_response(request, exc.status_code, code, title, detail, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.state.api_routes:
+        if route.methods and route.path_regex.match(request.url.path):
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def internal_error(request: Request) -> JSONResponse:
@@ -178,6 +194,40 @@ def internal_error(request: Request) -> JSONResponse:
     )
 
 
+# What a lost or unreachable database raises: on a session, on the loop reader, or waiting for either.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    sa.OperationalError,
+    sa.InterfaceError,
+    sa.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    """503 for a database that cannot be reached: one log line, no traceback, and a time to retry."""
+    reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    return problem_response(
+        request,
+        503,
+        "service_unavailable",
+        "Service unavailable",
+        "The database cannot be reached right now; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    lost = not isinstance(exc, sa.DBAPIError) or exc.connection_invalidated
+    if not lost and not isinstance(exc, sa.OperationalError | sa.InterfaceError):
+        return await _on_unexpected(request, exc)
+    return unavailable(request, exc)
+
+
 async def _on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
     # A fallback: the Edge middleware answers unexpected exceptions itself, with the request id.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -188,6 +238,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(e.DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for kind in (*UNAVAILABLE, sa.DBAPIError):
+        app.add_exception_handler(kind, _on_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

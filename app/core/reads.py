@@ -25,15 +25,25 @@ import psycopg
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect, make_url
 
+AnySelect = Select[*tuple[Any, ...]]
+
 
 class Statement:
     """A Core ``SELECT`` compiled for one dialect, with its column names and result processors."""
 
-    def __init__(self, select: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, select: AnySelect, dialect: Dialect) -> None:
         compiled = select.compile(dialect=dialect)
         self.sql = str(compiled)
-        # Parameters are plain values the driver takes as they are (ids, digests): no bind processing.
         self._positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+        # Only typed parameters (timestamps) need converting; ids and digests go to the driver as they are.
+        # Parameters the compiler added with fixed values (SQLite's ``OFFSET`` after a bound ``LIMIT``).
+        binds = compiled.binds.items()
+        self._fixed = {n: b.value for n, b in binds if b.value is not None and not b.required}
+        self._binds: list[tuple[str, Callable[[Any], Any]]] = []
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self._binds.append((name, process))
         columns = list(select.selected_columns)
         self._row: Any = namedtuple("Record", [c.key for c in columns])  # type: ignore[misc]
         processors: list[Callable[[Any], Any] | None] = [
@@ -42,6 +52,11 @@ class Statement:
         self._processed = [(i, p) for i, p in enumerate(processors) if p is not None]
 
     def parameters(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        if self._binds or self._fixed:
+            params = self._fixed | params
+            for name, process in self._binds:
+                if name in params:
+                    params[name] = process(params[name])
         if self._positions is None:
             return params
         return tuple(params[name] for name in self._positions)
@@ -56,8 +71,12 @@ class Statement:
 
 
 class LoopReader(Protocol):
-    async def one(self, select: Select[Any], params: dict[str, Any]) -> Any | None:
+    async def one(self, select: AnySelect, params: dict[str, Any]) -> Any | None:
         """The first row of ``select`` as a record (a named tuple of its columns), or None."""
+        ...
+
+    async def all(self, select: AnySelect, params: dict[str, Any]) -> list[Any]:
+        """Every row of ``select`` as records."""
         ...
 
     def close(self) -> None:
@@ -70,9 +89,9 @@ class _Statements:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._compiled: dict[int, tuple[Select[Any], Statement]] = {}
+        self._compiled: dict[int, tuple[AnySelect, Statement]] = {}
 
-    def get(self, select: Select[Any]) -> Statement:
+    def get(self, select: AnySelect) -> Statement:
         found = self._compiled.get(id(select))
         if found is None or found[0] is not select:
             found = (select, Statement(select, self.dialect))
@@ -144,11 +163,16 @@ class SqliteLoopReader:
         conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         return conn
 
-    async def one(self, select: Select[Any], params: dict[str, Any]) -> Any | None:
+    async def one(self, select: AnySelect, params: dict[str, Any]) -> Any | None:
         statement = self._statements.get(select)
         conn = self._connections.get()
         row = conn.execute(statement.sql, statement.parameters(params)).fetchone()
         return None if row is None else statement.record(row)
+
+    async def all(self, select: AnySelect, params: dict[str, Any]) -> list[Any]:
+        statement = self._statements.get(select)
+        conn = self._connections.get()
+        return [statement.record(r) for r in conn.execute(statement.sql, statement.parameters(params))]
 
     def close(self) -> None:
         self._connections.close()
@@ -197,7 +221,14 @@ class PostgresLoopReader:
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._pools = _PerLoop(lambda: _Pool(size), _dispose_pool)
 
-    async def one(self, select: Select[Any], params: dict[str, Any]) -> Any | None:
+    async def one(self, select: AnySelect, params: dict[str, Any]) -> Any | None:
+        rows = await self._run(select, params, many=False)
+        return rows[0] if rows else None
+
+    async def all(self, select: AnySelect, params: dict[str, Any]) -> list[Any]:
+        return await self._run(select, params, many=True)
+
+    async def _run(self, select: AnySelect, params: dict[str, Any], many: bool) -> list[Any]:
         statement = self._statements.get(select)
         args = statement.parameters(params)
         pool = self._pools.get()
@@ -209,14 +240,18 @@ class PostgresLoopReader:
                 conn = await self._connect() if new else pool.idle.pop()
                 try:
                     cursor = await conn.execute(statement.sql, args, prepare=True)
-                    row = await cursor.fetchone()
+                    if many:
+                        rows = await cursor.fetchall()
+                    else:
+                        first = await cursor.fetchone()
+                        rows = [] if first is None else [first]
                 except BaseException as exc:
                     await conn.close()
                     if new or not isinstance(exc, psycopg.OperationalError) or not conn.broken:
                         raise
                     continue  # it went stale while idle (a server restart): try the next one
                 pool.idle.append(conn)
-                return None if row is None else statement.record(row)
+                return [statement.record(r) for r in rows]
         finally:
             pool.slots.release()
 

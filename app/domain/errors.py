@@ -88,7 +88,26 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
+class BadRequest(DomainError):
+    code = "bad_request"
+    title = "Bad request"
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 # Specific errors named by the API contract ----------------------------------
+
+
+class MalformedJson(BadRequest):
+    code = "malformed_json"
+    title = "Malformed JSON"
 
 
 class AmountExceedsOrder(InvalidInput):

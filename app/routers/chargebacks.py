@@ -8,10 +8,16 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
-from app.dependencies import Auth, Db, DbDep, IdempotencyKey, IfMatch, credential_of
+from app.dependencies import (
+    ApiRoute,
+    DbDep,
+    IdempotencyKey,
+    IfMatch,
+    PlatformCaller,
+    SellerOrPlatform,
+)
 from app.domain import errors as e
 from app.domain.case_states import CaseStatus
 from app.domain.reasons import ReasonCategory
@@ -24,13 +30,14 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import json_response, operation_id, platform_create
+from app.routers.support import create_once, json_body, json_response
 from app.security.credentials import Caller
-from app.services import chargebacks, idempotency
+from app.services import chargebacks, idempotency, reads
 
-router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], generate_unique_id_function=operation_id)
+router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
+LOCATION = "/v1/chargebacks/{id}"
 
 
 class ChargebackPage(BaseModel):
@@ -60,16 +67,21 @@ class EventList(BaseModel):
     responses=error_responses(*_AUTH, e.NotFound, e.AmountExceedsOrder, e.DuplicateChargeback, *_IDEM),
 )
 def create_chargeback(
-    request: Request, body: ChargebackCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: PlatformCaller,
+    body: ChargebackCreate,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record a chargeback notice and freeze the order's funds."""
-    return platform_create(
+    return create_once(
         request,
         db,
-        auth,
+        caller,
         idempotency_key,
         body,
-        lambda session, caller, r: chargebacks.create(session, db.settings, caller, body, r),
+        lambda session, r: chargebacks.create(session, db.settings, caller, body, r),
+        location=LOCATION,
     )
 
 
@@ -80,21 +92,34 @@ def create_chargeback(
 )
 def create_chargebacks_bulk(
     request: Request,
+    caller: PlatformCaller,
     body: BulkChargebackCreate,
     db: DbDep,
-    auth: Auth,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record up to 500 notices; each succeeds or fails on its own."""
-
-    def run(session: Session, caller: Caller, reservation: idempotency.Reservation | None) -> BulkResult:
-        results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
-        result = BulkResult(results=results)
-        if reservation is not None:  # each item committed on its own: store the response after them
-            idempotency.finish(session, reservation, 200, result.model_dump_json())
-        return result
-
-    return platform_create(request, db, auth, idempotency_key, body, run, status=200)
+    with db.session() as session:
+        reservation = None
+        if idempotency_key is not None:
+            fields = body.model_dump(mode="json", exclude_unset=True)
+            fp = idempotency.fingerprint(request.method, request.url.path, fields)
+            outcome = idempotency.reserve_committed(session, caller.principal_id, idempotency_key, fp)
+            if isinstance(outcome, idempotency.Replay):
+                replayed = {"Idempotent-Replayed": "true"}
+                return Response(
+                    outcome.body, status_code=outcome.status, media_type="application/json", headers=replayed
+                )
+            reservation = outcome
+        try:
+            results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
+            result = BulkResult(results=results)
+            if reservation is not None:  # each item committed on its own: store the response after them
+                idempotency.finish(session, reservation, 200, json_body(result).decode())
+        except BaseException:
+            if reservation is not None:
+                idempotency.release(session, reservation)
+            raise
+    return json_response(result)
 
 
 def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int, raw: Any) -> BulkItemResult:
@@ -120,13 +145,10 @@ def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int,
         )
         outcome = idempotency.reserve(session, caller.principal_id, notice.idempotency_key, fp)
         if isinstance(outcome, idempotency.Replay):
+            session.rollback()
             replayed = ChargebackPublic.model_validate_json(outcome.body)
             return BulkItemResult(index=index, status=200, chargeback=replayed)
-        try:
-            created = chargebacks.create(session, settings, caller, data, outcome)
-        except BaseException:
-            idempotency.release(session, outcome)
-            raise
+        created = chargebacks.create(session, settings, caller, data, outcome)
         return BulkItemResult(index=index, status=201, chargeback=created)
     except e.DomainError as exc:
         session.rollback()
@@ -135,9 +157,9 @@ def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int,
 
 
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH))
-def list_chargebacks(
+async def list_chargebacks(
+    caller: SellerOrPlatform,
     db: DbDep,
-    auth: Auth,
     status: CaseStatus | None = None,
     reason_category: ReasonCategory | None = None,
     order_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -155,18 +177,15 @@ def list_chargebacks(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List chargebacks, newest first."""
-    with db.reader() as session:
-        caller = auth.seller_or_platform(session)
-        f = chargebacks.ListFilter(
-            seller_id=caller.seller_id or seller_id,
-            status=status,
-            reason_category=reason_category.value if reason_category else None,
-            order_id=order_id,
-            respond_by_before=respond_by_before,
-            updated_since=updated_since,
-        )
-        data, next_cursor = chargebacks.list_cases(session, db.settings, f, limit, cursor)
-    return json_response(ChargebackPage(data=data, next_cursor=next_cursor))
+    f = reads.CaseFilter(
+        seller_id=seller_id,
+        status=status,
+        reason_category=reason_category.value if reason_category else None,
+        order_id=order_id,
+        respond_by_before=respond_by_before,
+        updated_since=updated_since,
+    )
+    return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, limit, cursor))
 
 
 @router.get(
@@ -174,13 +193,10 @@ def list_chargebacks(
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_chargeback(chargeback_id: str, request: Request) -> Response:
+async def get_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
     """Get a chargeback."""
-    # The hottest read: one statement on the event loop, and no dependencies to solve (each costs
-    # about as much as the lookup; bench/). The credential is checked in the same statement.
-    db: Db = request.app.state.db
-    case = await chargebacks.read_on_loop(db.loop_reader, credential_of(request).claim(), chargeback_id)
-    return json_response(chargebacks.to_public(case, db.settings, utcnow()), version=case.version)
+    case = await reads.chargeback(db.loop_reader, db.settings, caller, chargeback_id)
+    return json_response(case, version=case["version"])
 
 
 @router.post(
@@ -190,14 +206,14 @@ async def get_chargeback(chargeback_id: str, request: Request) -> Response:
 )
 def record_ruling(
     chargeback_id: str,
+    caller: PlatformCaller,
     body: RulingCreate,
     db: DbDep,
-    auth: Auth,
     if_match: IfMatch,
 ) -> Response:
     """Record the bank's ruling (won releases, lost debits the funds)."""
     with db.session() as session:
-        public = chargebacks.rule(session, db.settings, auth.platform(session), chargeback_id, body, if_match)
+        public = chargebacks.rule(session, db.settings, caller, chargeback_id, body, if_match)
     return json_response(public, version=public.version)
 
 
@@ -206,10 +222,9 @@ def record_ruling(
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.CaseClosed, e.PreconditionFailed, validation=False),
 )
-def accept_chargeback(chargeback_id: str, db: DbDep, auth: Auth, if_match: IfMatch) -> Response:
+def accept_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep, if_match: IfMatch) -> Response:
     """Accept the chargeback (the seller takes the loss)."""
     with db.session() as session:
-        caller = auth.seller_or_platform(session)
         public = chargebacks.accept(session, db.settings, caller, chargeback_id, if_match)
     return json_response(public, version=public.version)
 
@@ -219,10 +234,6 @@ def accept_chargeback(chargeback_id: str, db: DbDep, auth: Auth, if_match: IfMat
     response_model=EventList,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def list_chargeback_events(chargeback_id: str, db: DbDep, auth: Auth) -> Response:
+async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
     """The case's audit trail, oldest first."""
-    with db.reader() as session:
-        rows = chargebacks.events(session, auth.seller_or_platform(session), chargeback_id)
-    return json_response(
-        EventList(data=[CaseEventPublic.model_validate(r, from_attributes=True) for r in rows])
-    )
+    return json_response(await reads.chargeback_events(db.loop_reader, caller, chargeback_id))

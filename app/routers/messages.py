@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import Auth, DbDep
+from app.dependencies import ApiRoute, DbDep, SellerCaller
 from app.domain import errors as e
 from app.models.message import MessagePublic
-from app.routers.support import json_response, operation_id
-from app.services import messages
+from app.routers.support import json_response
+from app.services import messages, reads
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"], generate_unique_id_function=operation_id)
+router = APIRouter(prefix="/v1/messages", tags=["messages"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 
@@ -24,18 +24,15 @@ class MessagePage(BaseModel):
 
 
 @router.get("", response_model=MessagePage, responses=error_responses(*_AUTH))
-def list_messages(
+async def list_messages(
+    caller: SellerCaller,
     db: DbDep,
-    auth: Auth,
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """List the seller's messages, newest first."""
-    with db.reader() as session:
-        seller_id = auth.seller(session).require_seller()
-        data, next_cursor = messages.list_for(session, seller_id, unread, limit, cursor)
-        return json_response(MessagePage(data=data, next_cursor=next_cursor))
+    return json_response(await reads.messages(db.loop_reader, caller, unread, limit, cursor))
 
 
 @router.post(
@@ -43,8 +40,7 @@ def list_messages(
     response_model=MessagePublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def mark_message_read(message_id: str, db: DbDep, auth: Auth) -> Response:
+def mark_message_read(message_id: str, caller: SellerCaller, db: DbDep) -> Response:
     """Mark a message as read."""
     with db.session() as session:
-        seller_id = auth.seller(session).require_seller()
-        return json_response(messages.mark_read(session, seller_id, message_id))
+        return json_response(messages.mark_read(session, caller.require_seller(), message_id))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import Auth, DbDep, IdempotencyKey
+from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, SellerOrPlatform
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
-from app.routers.support import json_response, operation_id, platform_create
-from app.services import orders
+from app.routers.support import create_once, json_response
+from app.services import orders, reads
 from app.services.orders import ExternalRefTaken
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"], generate_unique_id_function=operation_id)
+router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 
@@ -25,19 +25,28 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     ),
 )
 def create_order(
-    request: Request, body: OrderCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: PlatformCaller,
+    body: OrderCreate,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an order (platform)."""
-    return platform_create(
-        request, db, auth, idempotency_key, body, lambda session, _caller, r: orders.create(session, body, r)
+    return create_once(
+        request,
+        db,
+        caller,
+        idempotency_key,
+        body,
+        lambda session, r: orders.create(session, body, r),
+        location="/v1/orders/{id}",
     )
 
 
 @router.get(
     "/{order_id}", response_model=OrderPublic, responses=error_responses(*_AUTH, e.NotFound, validation=False)
 )
-def get_order(order_id: str, db: DbDep, auth: Auth) -> Response:
+async def get_order(order_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
     """Get an order with its fund details."""
-    with db.reader() as session:
-        order = orders.get_for(session, auth.seller_or_platform(session), order_id)
-        return json_response(orders.to_public(session, order), version=order.version)
+    order = await reads.order(db.loop_reader, caller, order_id)
+    return json_response(order, version=order["version"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import Auth, DbDep, IdempotencyKey
+from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
-from app.routers.support import json_response, operation_id, platform_create
-from app.services import sellers
+from app.routers.support import create_once, json_response
+from app.services import reads, sellers
 
-router = APIRouter(prefix="/v1/sellers", tags=["sellers"], generate_unique_id_function=operation_id)
+router = APIRouter(prefix="/v1/sellers", tags=["sellers"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 
@@ -22,26 +22,32 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     responses=error_responses(*_AUTH, e.IdempotencyKeyReused, e.IdempotencyInProgress),
 )
 def create_seller(
-    request: Request, body: SellerCreate, db: DbDep, auth: Auth, idempotency_key: IdempotencyKey = None
+    request: Request,
+    caller: PlatformCaller,
+    body: SellerCreate,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a seller."""
-    return platform_create(
+    return create_once(
         request,
         db,
-        auth,
+        caller,
         idempotency_key,
         body,
-        lambda session, _caller, r: sellers.create_seller(session, db.settings, body, r),
+        lambda session, r: sellers.create_seller(session, db.settings, body, r),
+        location="/v1/sellers/{id}",
     )
 
 
-@router.get("/{seller_id}", response_model=SellerPublic, responses=error_responses(*_AUTH, e.NotFound))
-def get_seller(seller_id: str, db: DbDep, auth: Auth) -> Response:
+@router.get(
+    "/{seller_id}",
+    response_model=SellerPublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_seller(seller_id: str, caller: PlatformCaller, db: DbDep) -> Response:
     """Get a seller."""
-    with db.reader() as session:
-        auth.platform(session)
-        seller = sellers.get_seller(session, seller_id)
-        return json_response(SellerPublic.model_validate(seller, from_attributes=True))
+    return json_response(await reads.seller(db.loop_reader, caller, seller_id))
 
 
 @router.post(
@@ -53,19 +59,21 @@ def get_seller(seller_id: str, db: DbDep, auth: Auth) -> Response:
 def create_api_key(
     request: Request,
     seller_id: str,
+    caller: PlatformCaller,
     body: ApiKeyCreate,
     db: DbDep,
-    auth: Auth,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an API key for a seller (the key is shown once)."""
-    return platform_create(
+    return create_once(
         request,
         db,
-        auth,
+        caller,
         idempotency_key,
         body,
-        lambda session, _caller, r: sellers.create_api_key(session, seller_id, body, r),
+        lambda session, r: sellers.create_api_key(session, seller_id, body, r),
+        location=f"/v1/sellers/{seller_id}/api-keys/{{id}}",
+        secret=True,
     )
 
 
@@ -74,11 +82,9 @@ def create_api_key(
     response_model=list[ApiKeyPublic],
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def list_api_keys(seller_id: str, db: DbDep, auth: Auth) -> list[ApiKeyPublic]:
+async def list_api_keys(seller_id: str, caller: PlatformCaller, db: DbDep) -> Response:
     """List a seller's API keys (without their secrets)."""
-    with db.reader() as session:
-        auth.platform(session)
-        return sellers.list_api_keys(session, seller_id)
+    return json_response(await reads.api_keys(db.loop_reader, caller, seller_id))
 
 
 @router.delete(
@@ -86,9 +92,8 @@ def list_api_keys(seller_id: str, db: DbDep, auth: Auth) -> list[ApiKeyPublic]:
     status_code=204,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def revoke_api_key(seller_id: str, key_id: str, db: DbDep, auth: Auth) -> Response:
+def revoke_api_key(seller_id: str, key_id: str, _caller: PlatformCaller, db: DbDep) -> Response:
     """Revoke an API key at once."""
     with db.session() as session:
-        auth.platform(session)
         sellers.revoke_api_key(session, seller_id, key_id)
     return Response(status_code=204)

@@ -1,21 +1,23 @@
-"""Small HTTP helpers shared by routers: idempotent creation and versioned responses."""
+"""Small HTTP helpers shared by routers: JSON responses and creation once per idempotency key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.dependencies import Credential, Db
+from app.dependencies import Db
 from app.security.credentials import Caller
-from app.services import idempotency
+from app.services import idempotency, views
 from app.services.idempotency import Reservation
 
 JSON = "application/json"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -23,58 +25,63 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def json_response(model: BaseModel, status: int = 200, version: int | None = None) -> Response:
-    headers = {"ETag": f'"{version}"'} if version is not None else None
-    return Response(model.model_dump_json(), status_code=status, media_type=JSON, headers=headers)
+def json_body(data: Any) -> bytes:
+    if isinstance(data, BaseModel):
+        return data.model_dump_json().encode()
+    return views.to_json(data)
 
 
-def idempotent_create(
-    request: Request,
-    session: Session,
-    caller: Caller,
-    key: str | None,
-    body: Any,
-    create: Callable[[Reservation | None], BaseModel],
-    status: int = 201,
+def json_response(
+    data: Any, status: int = 200, version: int | None = None, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """Run a creating use case once per ``Idempotency-Key``; repeats get the first response back."""
-    if key is None:
-        return _plain(create(None), status)
-    fp = idempotency.fingerprint(request.method, request.url.path, body)
-    outcome = idempotency.reserve(session, caller.principal_id, key, fp)
-    if isinstance(outcome, idempotency.Replay):
-        return Response(
-            outcome.body, status_code=outcome.status, media_type=JSON, headers={"Idempotent-Replayed": "true"}
-        )
-    try:
-        model = create(outcome)
-    except BaseException:
-        idempotency.release(session, outcome)
-        raise
-    return _plain(model, status)
+    all_headers = dict(headers or {})
+    if version is not None:
+        all_headers["ETag"] = f'"{version}"'
+    return Response(json_body(data), status_code=status, media_type=JSON, headers=all_headers)
 
 
-UseCase = Callable[[Session, Caller, Reservation | None], BaseModel]
+UseCase = Callable[[Session, Reservation | None], Any]
 
 
-def platform_create(
+def create_once(
     request: Request,
     db: Db,
-    auth: Credential,
+    caller: Caller,
     key: str | None,
     body: BaseModel,
     use_case: UseCase,
+    location: str | None,
     status: int = 201,
+    secret: bool = False,
 ) -> Response:
-    """A creating POST by the platform: check the key, then run the use case once per idempotency key."""
+    """Run a creating use case once per ``Idempotency-Key``; a repeat gets the first response back.
+
+    ``location`` is the new resource's path with ``{id}`` for its id; ``secret`` responses are not
+    to be cached. A replay carries the original's ``Location`` and ``ETag``.
+    """
     with db.session() as session:
-        caller = auth.platform(session)
-        fingerprinted = body.model_dump(mode="json", exclude_unset=True)
-        return idempotent_create(
-            request, session, caller, key, fingerprinted, lambda r: use_case(session, caller, r), status
-        )
+        reservation = None
+        if key is not None:
+            fields = body.model_dump(mode="json", exclude_unset=True)
+            fp = idempotency.fingerprint(request.method, request.url.path, fields)
+            outcome = idempotency.reserve(session, caller.principal_id, key, fp)
+            if isinstance(outcome, idempotency.Replay):
+                stored = orjson.loads(outcome.body)
+                headers = _created_headers(stored, location, secret)
+                headers["Idempotent-Replayed"] = "true"
+                return Response(outcome.body, status_code=outcome.status, media_type=JSON, headers=headers)
+            reservation = outcome
+        created = use_case(session, reservation)
+    data = created.model_dump(mode="json") if isinstance(created, BaseModel) else created
+    headers = _created_headers(data, location, secret)
+    return Response(json_body(created), status_code=status, media_type=JSON, headers=headers)
 
 
-def _plain(model: BaseModel, status: int) -> Response:
-    version = getattr(model, "version", None)
-    return json_response(model, status, version if isinstance(version, int) else None)
+def _created_headers(data: Any, location: str | None, secret: bool) -> dict[str, str]:
+    headers = dict(NO_STORE) if secret else {}
+    if isinstance(data, dict):
+        if location is not None and isinstance(data.get("id"), str):
+            headers["Location"] = location.format(id=data["id"])
+        if isinstance(data.get("version"), int):
+            headers["ETag"] = f'"{data["version"]}"'
+    return headers

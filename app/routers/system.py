@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from app.routers.support import operation_id
+from app.dependencies import ApiRoute
 
-router = APIRouter(tags=["system"], generate_unique_id_function=operation_id)
+router = APIRouter(tags=["system"], route_class=ApiRoute)
+_PUBLIC: dict[str, Any] = {"security": []}  # probes take no credential; generated clients must not send one
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(examples=["ok"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, openapi_extra=_PUBLIC)
 async def healthz() -> dict[str, str]:
     """Process is up."""
     return {"status": "ok"}
@@ -26,6 +29,7 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     response_model=Health,
     responses={503: {"model": Health, "description": "Database unreachable"}},
+    openapi_extra=_PUBLIC,
 )
 def readyz(request: Request) -> JSONResponse:
     """Database is reachable."""
@@ -33,5 +37,5 @@ def readyz(request: Request) -> JSONResponse:
         with request.app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
-        return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "database unreachable"}, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse({"status": "ok"})

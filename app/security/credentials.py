@@ -1,17 +1,18 @@
-"""One credential layer: every bearer credential resolves to a ``Caller``.
+"""One credential layer: every bearer credential resolves to a ``Caller``, and one tenancy rule.
 
-Today: the platform key and seller API keys. User access tokens (accounts) resolve here too when
-they arrive, so routes depend on ``Caller`` and never on how the caller proved who it is.
+Today: the platform key and seller API keys; account access tokens resolve here too when they
+arrive, so routes depend on ``Caller`` and never on how the caller proved who it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, bindparam, select
+from sqlmodel import col
 
+from app.core.reads import AnySelect, LoopReader
 from app.domain.errors import Forbidden, InvalidCredential
 from app.models.seller import ApiKey
 from app.security.api_keys import KEY_PREFIX, digest, same_secret
@@ -29,7 +30,8 @@ class Caller:
     def may_see(self, seller_id: str) -> bool:
         """The one tenancy rule: the platform sees every seller's data, a seller only its own.
 
-        Callers answer "not found" when this is False, so nobody learns what others have.
+        Callers answer "not found" when this is False, so nobody learns what others have. Reads
+        apply the same rule inside their statements through ``readable``.
         """
         return self.kind == "platform" or self.seller_id == seller_id
 
@@ -42,30 +44,39 @@ class Caller:
             raise Forbidden("This operation needs a seller credential.")
         return self.seller_id
 
+    def require_seller_or_platform(self) -> None:
+        if self.kind not in ("seller", "platform"):
+            raise Forbidden("This operation needs a seller credential or the platform key.")
+
 
 PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
+TENANT = "tenant_seller_id"  # the bind parameter ``readable`` adds
+
+
+class Scoped:
+    """A prebuilt read statement and the column that says whose data a row is.
+
+    Built once at import; ``readable`` picks the variant for a caller, so every read is scoped by
+    the same rule and no statement is built per request.
+    """
+
+    def __init__(self, statement: AnySelect, owner: ColumnElement[Any]) -> None:
+        self.everyone = statement
+        self.one_seller = statement.where(owner == bindparam(TENANT))
+
+
+def readable(query: Scoped, caller: Caller) -> tuple[AnySelect, dict[str, Any]]:
+    """``Caller.may_see`` as a statement: what this caller may read of ``query``, and its parameters."""
+    if caller.kind == "platform":
+        return query.everyone, {}
+    if caller.seller_id is None:
+        raise Forbidden("This operation needs a seller credential or the platform key.")
+    return query.one_seller, {TENANT: caller.seller_id}
+
 
 _KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
     col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
 )
-
-
-@dataclass(frozen=True, slots=True)
-class KeyClaim:
-    """A token shaped like a seller API key, not yet looked up: the digest to look it up by."""
-
-    key_hash: str
-
-
-def claim(token: str | None, platform_key: str | None) -> Caller | KeyClaim:
-    """What ``token`` claims to be, before any database lookup (the platform key is checked here)."""
-    if not token or len(token) > 512:
-        raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
-    if token.startswith(KEY_PREFIX):
-        return KeyClaim(digest(token))
-    if platform_key and same_secret(token, platform_key):
-        return PLATFORM
-    raise unknown_credential()
 
 
 def unknown_credential() -> InvalidCredential:
@@ -76,13 +87,15 @@ def seller_caller(key_id: str, seller_id: str) -> Caller:
     return Caller(kind="seller", principal_id=seller_id, actor=key_id, seller_id=seller_id)
 
 
-def resolve(session: Session, token: str | None, platform_key: str | None) -> Caller:
-    """Find who holds ``token``; a missing, unknown or revoked credential is the same 401."""
-    claimed = claim(token, platform_key)
-    if isinstance(claimed, Caller):
-        return claimed
-    # Core on the session's connection with a prebuilt statement: this runs on every request.
-    row = session.connection().execute(_KEY_LOOKUP, {"key_hash": claimed.key_hash}).first()
-    if row is None:
-        raise unknown_credential()
-    return seller_caller(row.id, row.seller_id)
+async def establish(reader: LoopReader, token: str | None, platform_key: str | None) -> Caller:
+    """Who holds ``token``; a missing, unknown or revoked credential is the same 401."""
+    if not token or len(token) > 512:
+        raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
+    if token.startswith(KEY_PREFIX):
+        row = await reader.one(_KEY_LOOKUP, {"key_hash": digest(token)})
+        if row is None:
+            raise unknown_credential()
+        return seller_caller(row.id, row.seller_id)
+    if platform_key and same_secret(token, platform_key):
+        return PLATFORM
+    raise unknown_credential()

@@ -2,74 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import rfc3339, utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
-from app.core.ids import has_prefix, new_id
-from app.core.reads import LoopReader
+from app.core.ids import new_id
 from app.domain import case_states as cs
 from app.domain.errors import (
     DuplicateChargeback,
     FieldProblem,
-    Forbidden,
     InvalidInput,
     NotFound,
     PreconditionFailed,
 )
-from app.domain.reasons import ReasonCategory, classify
-from app.models.base import UTCDateTime
-from app.models.chargeback import CaseEvent, Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
+from app.domain.reasons import classify
+from app.models.chargeback import Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
 from app.models.order import Order
-from app.models.seller import ApiKey, Seller
+from app.models.seller import Seller
 from app.notify import templates
-from app.security.credentials import Caller, KeyClaim, unknown_credential
-from app.services import audit, funds
+from app.security.credentials import Caller
+from app.services import audit, funds, views
 from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
-from app.services.pagination import decode_cursor, encode_cursor
-
-# A case as the read paths see it: the ORM object, or a Core row with the same attribute names.
-CaseView = Chargeback | Row[Any] | Any
 
 
-def to_public(case: CaseView, settings: Settings, now: datetime) -> ChargebackPublic:
-    calendar = settings.calendar
-    status = cs.effective_status(cs.CaseStatus(case.status), case.respond_by, now)
-    return ChargebackPublic(
-        id=case.id,
-        order_id=case.order_id,
-        seller_id=case.seller_id,
-        reason_code=case.reason_code,
-        network=case.network,
-        reason_category=ReasonCategory(case.reason_category),
-        reason_title=case.reason_title,
-        amount_minor=case.amount_minor,
-        currency=case.currency,
-        bank_reference=case.bank_reference,
-        status=status,
-        received_at=case.received_at,
-        respond_by=case.respond_by,
-        respond_by_local=calendar.to_local(case.respond_by).isoformat(),
-        business_timezone=settings.business_timezone,
-        working_days_left=calendar.working_days_left(now, case.respond_by)
-        if status in cs.OPEN_STATUSES
-        else 0,
-        provider_due_at=case.provider_due_at,
-        appeal_id=case.appeal_id,
-        closed_at=case.closed_at,
-        ruling_note=case.ruling_note,
-        created_at=case.created_at,
-        updated_at=case.updated_at,
-        version=case.version,
-    )
+def to_public(case: Chargeback, settings: Settings, now: datetime) -> ChargebackPublic:
+    return ChargebackPublic.model_validate(views.chargeback(case, settings, now))
 
 
 def _check_times(data: ChargebackCreate, settings: Settings, now: datetime) -> datetime:
@@ -196,125 +160,6 @@ def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
     return case
 
 
-_CASES = Chargeback.__table__  # type: ignore[attr-defined]
-# Built once: the hot read path then skips statement construction and cache-key generation.
-_CASE_BY_ID = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
-_SELLER_CASE_BY_ID = _CASE_BY_ID.where(_CASES.c.seller_id == bindparam("seller_id"))
-
-
-def read_for(session: Session, caller: Caller, case_id: str) -> CaseView:
-    """Like ``get_for`` for reading only: one Core query, a detached row (the hot path of GET)."""
-    if not has_prefix(case_id, "cb"):
-        raise NotFound(f"Chargeback {case_id} does not exist.")
-    if caller.seller_id is None:  # ``Caller.may_see``, applied in the query
-        row = session.connection().execute(_CASE_BY_ID, {"case_id": case_id}).first()
-    else:
-        params = {"case_id": case_id, "seller_id": caller.seller_id}
-        row = session.connection().execute(_SELLER_CASE_BY_ID, params).first()
-    if row is None:
-        raise NotFound(f"Chargeback {case_id} does not exist.")
-    return row
-
-
-_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
-# The key and the case in one statement: no row, the key is unknown or revoked; a row with no case,
-# the case does not exist or is another seller's (``Caller.may_see``, applied in the join).
-_CASE_FOR_KEY = (
-    select(_KEYS.c.id.label("key_id"), _KEYS.c.seller_id.label("key_seller_id"), *_CASES.c)
-    .select_from(
-        _KEYS.outerjoin(
-            _CASES, and_(_CASES.c.id == bindparam("case_id"), _CASES.c.seller_id == _KEYS.c.seller_id)
-        )
-    )
-    .where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
-)
-
-
-async def read_on_loop(reader: LoopReader, claimed: Caller | KeyClaim, case_id: str) -> CaseView:
-    """``read_for`` in one statement on the event loop, the credential checked in the same query."""
-    if isinstance(claimed, KeyClaim):
-        row = await reader.one(_CASE_FOR_KEY, {"case_id": case_id, "key_hash": claimed.key_hash})
-        if row is None:
-            raise unknown_credential()
-        if row.id is None:
-            raise NotFound(f"Chargeback {case_id} does not exist.")
-        return row
-    if claimed.kind not in ("seller", "platform"):
-        raise Forbidden("This operation needs a seller credential or the platform key.")
-    if not has_prefix(case_id, "cb"):
-        raise NotFound(f"Chargeback {case_id} does not exist.")
-    if claimed.seller_id is None:
-        row = await reader.one(_CASE_BY_ID, {"case_id": case_id})
-    else:
-        row = await reader.one(_SELLER_CASE_BY_ID, {"case_id": case_id, "seller_id": claimed.seller_id})
-    if row is None:
-        raise NotFound(f"Chargeback {case_id} does not exist.")
-    return row
-
-
-@dataclass(frozen=True, slots=True)
-class ListFilter:
-    seller_id: str | None = None
-    status: cs.CaseStatus | None = None
-    reason_category: str | None = None
-    order_id: str | None = None
-    respond_by_before: datetime | None = None
-    updated_since: datetime | None = None
-
-
-def list_cases(
-    session: Session, settings: Settings, f: ListFilter, limit: int, cursor: str | None
-) -> tuple[list[ChargebackPublic], str | None]:
-    """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
-    now = utcnow()
-    c = _CASES.c
-    q = select(_CASES)
-    if f.seller_id is not None:
-        q = q.where(c.seller_id == f.seller_id)
-    if f.status is cs.CaseStatus.EXPIRED:
-        q = q.where(
-            or_(
-                c.status == cs.CaseStatus.EXPIRED.value,
-                and_(c.status == cs.CaseStatus.NEEDS_RESPONSE.value, c.respond_by < now),
-            )
-        )
-    elif f.status is cs.CaseStatus.NEEDS_RESPONSE:
-        q = q.where(c.status == f.status.value, c.respond_by >= now)
-    elif f.status is not None:
-        q = q.where(c.status == f.status.value)
-    if f.reason_category is not None:
-        q = q.where(c.reason_category == f.reason_category)
-    if f.order_id is not None:
-        q = q.where(c.order_id == f.order_id)
-    if f.respond_by_before is not None:
-        q = q.where(c.respond_by < f.respond_by_before)
-    ascending = f.updated_since is not None
-    sort_at = c.updated_at if ascending else c.created_at
-    if f.updated_since is not None:
-        # Only changes older than the lag: a writer takes its timestamp before it commits, so a
-        # younger change could still be joined by an older one committing later (a gap for an
-        # ERP that keeps the newest timestamp it saw as its next ``updated_since``).
-        settled = now - timedelta(seconds=settings.reconcile_lag_seconds)
-        q = q.where(sort_at >= f.updated_since, sort_at <= settled)
-    if cursor:
-        # A row-value comparison, which both databases answer by seeking in the (…, at, id) index.
-        at, last_id = decode_cursor(cursor)
-        key = tuple_(sort_at, c.id)
-        q = q.where(
-            key > tuple_(bindparam(None, at, type_=UTCDateTime()), last_id)
-            if ascending
-            else key < tuple_(bindparam(None, at, type_=UTCDateTime()), last_id)
-        )
-    order = (sort_at.asc(), c.id.asc()) if ascending else (sort_at.desc(), c.id.desc())
-    rows = list(session.connection().execute(q.order_by(*order).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.updated_at if ascending else last.created_at, last.id)
-    return [to_public(r, settings, now) for r in rows], next_cursor
-
-
 def _check_version(case: Chargeback, if_match: int | None) -> None:
     if if_match is not None and if_match != case.version:
         raise PreconditionFailed(
@@ -408,12 +253,6 @@ def accept(
     _close(session, settings, case, cs.CaseAction.ACCEPT, caller.actor, now)
     session.commit()
     return to_public(case, settings, now)
-
-
-def events(session: Session, caller: Caller, case_id: str) -> list[CaseEvent]:
-    case = read_for(session, caller, case_id)
-    q = select(CaseEvent).where(col(CaseEvent.chargeback_id) == case.id)
-    return list(session.execute(q.order_by(col(CaseEvent.occurred_at), col(CaseEvent.id))).scalars())
 
 
 def expire_due(session: Session, settings: Settings, batch: int = 100) -> int:

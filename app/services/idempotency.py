@@ -1,9 +1,9 @@
 """``Idempotency-Key`` on creating POSTs.
 
-A key is reserved in its own short transaction (so a concurrent duplicate sees it and gets 409),
-the use case then stores its response in the *same* transaction as what it created, and a failed
-use case frees the key. A reservation left behind by a crashed process created nothing (the two
-commit together), so after a lease it may be taken over.
+A key is reserved in the use case's own transaction, which also stores the response, so the key,
+what was created and the answer commit together or not at all. A bulk request, which commits item
+by item, holds its key in a transaction of its own and frees it if it fails; one left behind by a
+crashed process may be taken over after a lease.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -66,16 +66,22 @@ def check_key(key: str) -> str:
 
 
 def reserve(session: Session, caller_id: str, key: str, fp: str) -> Reservation | Replay:
-    """Reserve ``key`` for this caller, or return the stored response of an earlier identical request."""
+    """Take ``key`` for this caller inside the use case's own transaction, or return the stored response.
+
+    The reservation commits with what the use case creates, or not at all: a failed attempt (an
+    error, a crash, the database going away) leaves the key free for the client's retry. A
+    concurrent duplicate waits on the key's row until the first attempt ends, then replays it.
+    """
     check_key(key)
-    now = utcnow()
     begin_write(session)
-    existing = session.get(IdempotencyRecord, (caller_id, key), with_for_update=True)
-    if existing is not None and existing.expires_at <= now:
-        session.delete(existing)
-        session.flush()
-        existing = None
-    if existing is None:
+    for _ in range(2):
+        now = utcnow()
+        existing = session.get(IdempotencyRecord, (caller_id, key), populate_existing=True)
+        if existing is not None and existing.expires_at > now:
+            return _answer(session, existing, fp, now)
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
         session.add(
             IdempotencyRecord(
                 caller_id=caller_id,
@@ -87,28 +93,40 @@ def reserve(session: Session, caller_id: str, key: str, fp: str) -> Reservation 
             )
         )
         try:
-            session.commit()
+            session.flush()  # PostgreSQL: a concurrent duplicate waits here for the first to end
         except IntegrityError:
-            session.rollback()
-            raise IdempotencyInProgress("A request with this Idempotency-Key is being processed.") from None
+            session.rollback()  # the first attempt committed: answer with what it stored
+            begin_write(session)
+            continue
         return Reservation(caller_id, key)
-    try:
-        if existing.fingerprint != fp:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was used with a different request; use a new key for a new request."
-            )
-        if existing.state == "done" and existing.response_status is not None:
-            return Replay(existing.response_status, existing.response_body or "")
-        if existing.created_at + LEASE > now:
-            raise IdempotencyInProgress(
-                "A request with this Idempotency-Key is being processed; retry later."
-            )
-        existing.created_at = now  # abandoned by a crashed process: take it over
+    raise IdempotencyInProgress("A request with this Idempotency-Key is being processed; retry later.")
+
+
+def _answer(session: Session, existing: IdempotencyRecord, fp: str, now: datetime) -> Reservation | Replay:
+    if existing.fingerprint != fp:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used with a different request; use a new key for a new request."
+        )
+    if existing.state == "done" and existing.response_status is not None:
+        return Replay(existing.response_status, existing.response_body or "")
+    # Only a bulk request keeps a key in progress across its own commits (``reserve_committed``).
+    if existing.created_at + LEASE > now:
+        raise IdempotencyInProgress("A request with this Idempotency-Key is being processed; retry later.")
+    existing.created_at = now  # abandoned by a crashed process: take it over
+    session.flush()
+    return Reservation(existing.caller_id, existing.key)
+
+
+def reserve_committed(session: Session, caller_id: str, key: str, fp: str) -> Reservation | Replay:
+    """``reserve`` for a use case that commits in several transactions (bulk): the key is held from
+    now on, until ``finish`` stores the response or ``release`` frees it (after ``LEASE`` if the
+    release itself fails)."""
+    outcome = reserve(session, caller_id, key, fp)
+    if isinstance(outcome, Reservation):
         session.commit()
-        return Reservation(caller_id, key)
-    finally:
-        if session.in_transaction():
-            session.rollback()
+    else:
+        session.rollback()
+    return outcome
 
 
 def finish(session: Session, reservation: Reservation, status: int, body: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
@@ -72,14 +72,6 @@ def create_api_key(
         reservation.complete(session, 201, created.model_copy(update={"key": None}).model_dump_json())
     session.commit()
     return created
-
-
-def list_api_keys(session: Session, seller_id: str) -> list[ApiKeyPublic]:
-    get_seller(session, seller_id)
-    rows = session.execute(
-        select(ApiKey).where(col(ApiKey.seller_id) == seller_id).order_by(col(ApiKey.created_at).desc())
-    ).scalars()
-    return [ApiKeyPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 def revoke_api_key(session: Session, seller_id: str, key_id: str) -> None:

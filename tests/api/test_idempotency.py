@@ -15,7 +15,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.domain.errors import IdempotencyInProgress, IdempotencyKeyReused
+from app.domain.errors import IdempotencyKeyReused
 from app.models import Chargeback, IdempotencyRecord, Order, Seller
 from app.services import idempotency
 from tests.api.conftest import PLATFORM, World, assert_problem, make_seller, notice
@@ -212,21 +212,38 @@ def test_invalid_body_reserves_nothing(client: TestClient, world: World, app: Fa
 
 
 def test_concurrent_reservations_of_one_key_let_exactly_one_through(app: FastAPI) -> None:
+    # Each attempt reserves in its own transaction and commits its answer with it: the others wait
+    # for the first to end, then replay what it stored.
     fp = idempotency.fingerprint("POST", "/v1/chargebacks", {"amount_minor": 1})
     barrier = threading.Barrier(4)
 
-    def attempt(_: int) -> str:
+    def attempt(n: int) -> str:
         with Session(app.state.engine, expire_on_commit=False) as session:
             barrier.wait(timeout=10)
-            try:
-                outcome = idempotency.reserve(session, "platform", "race-key", fp)
-            except IdempotencyInProgress:
-                return "in_progress"
-            return "reserved" if isinstance(outcome, idempotency.Reservation) else "replayed"
+            outcome = idempotency.reserve(session, "platform", "race-key", fp)
+            if isinstance(outcome, idempotency.Replay):
+                return f"replayed {outcome.body}"
+            outcome.complete(session, 201, f"attempt {n}")
+            session.commit()
+            return "reserved"
 
     with ThreadPoolExecutor(4) as pool:
         results = sorted(pool.map(attempt, range(4)))
-    assert results == ["in_progress", "in_progress", "in_progress", "reserved"]
+    assert results[-1] == "reserved"
+    assert len(set(results[:-1])) == 1, results
+    assert results[0].startswith("replayed attempt ")
+
+
+def test_a_failed_attempt_holds_no_key(app: FastAPI) -> None:
+    # The key is taken in the use case's transaction: when that rolls back (an error, a crash, the
+    # database going away), the retry finds the key free at once, not after a lease.
+    fp = idempotency.fingerprint("POST", "/v1/chargebacks", {"amount_minor": 1})
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        assert isinstance(idempotency.reserve(session, "platform", "k-fail", fp), idempotency.Reservation)
+        session.rollback()
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        assert isinstance(idempotency.reserve(session, "platform", "k-fail", fp), idempotency.Reservation)
+    assert _count(app, IdempotencyRecord) == 0
 
 
 def test_concurrent_duplicate_requests_create_one_chargeback(

@@ -18,11 +18,14 @@ from sqlmodel import Session
 from app.core import reads
 from app.core.db import make_engine
 from app.core.reads import APPLICATION_NAME, make_loop_reader
-from app.dependencies import Credential, get_credential
+from app.dependencies import current_caller
 from app.models import Chargeback
-from app.security.api_keys import digest
-from app.services.chargebacks import _CASE_BY_ID, _CASE_FOR_KEY
-from tests.api.conftest import PLATFORM, World, assert_problem, make_case, make_key, make_seller
+from app.security.credentials import PLATFORM as PLATFORM_CALLER
+from app.security.credentials import Caller
+from tests.api.conftest import PLATFORM, World, assert_problem, make_case
+
+_CASES = Chargeback.__table__  # type: ignore[attr-defined]
+_CASE_BY_ID = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
 
 
 def _one(app: FastAPI, select_: Any, params: dict[str, Any]) -> Any:
@@ -49,20 +52,6 @@ def test_a_record_equals_the_row_the_orm_reads(client: TestClient, app: FastAPI,
 
 def test_no_row_is_none(app: FastAPI, world: World) -> None:
     assert _one(app, _CASE_BY_ID, {"case_id": "cb_00000000000000000000000000"}) is None
-
-
-def test_the_key_and_its_sellers_case_come_in_one_row(client: TestClient, app: FastAPI, world: World) -> None:
-    case = make_case(client, world.order["id"])
-    key = world.seller_headers["Authorization"].removeprefix("Bearer ")
-    row = _one(app, _CASE_FOR_KEY, {"case_id": case["id"], "key_hash": digest(key)})
-    assert (row.key_seller_id, row.id) == (world.seller["id"], case["id"])
-    # Another seller's valid key: the key row, without the case.
-    other = make_key(client, make_seller(client, email="x@other.example")["id"])["Authorization"][7:]
-    row = _one(app, _CASE_FOR_KEY, {"case_id": case["id"], "key_hash": digest(other)})
-    assert row.key_id is not None
-    assert row.id is None
-    # An unknown key: no row at all.
-    assert _one(app, _CASE_FOR_KEY, {"case_id": case["id"], "key_hash": digest("sk_unknown")}) is None
 
 
 def test_each_statement_sees_the_latest_commit(client: TestClient, app: FastAPI, world: World) -> None:
@@ -235,13 +224,13 @@ def test_postgresql_connection_failures_free_their_slots(
     reader.close()
 
 
-def test_dependency_overrides_reach_routes_added_to_the_app(client: TestClient, app: FastAPI) -> None:
-    # Routes are added without include_router (app/main.py); overrides must still apply to them,
-    # and only in the app that set them.
-    async def platform_for_everyone() -> Credential:
-        return Credential(token=PLATFORM["Authorization"][7:], platform_key=PLATFORM["Authorization"][7:])
+def test_dependency_overrides_of_the_caller_reach_every_route(client: TestClient, app: FastAPI) -> None:
+    # The route class checks the caller before FastAPI does; an override must replace that check
+    # too, and only in the app that set it.
+    async def platform_for_everyone() -> Caller:
+        return PLATFORM_CALLER
 
-    app.dependency_overrides[get_credential] = platform_for_everyone
+    app.dependency_overrides[current_caller] = platform_for_everyone
     try:
         # No Authorization header at all, yet the platform's view: the order is simply not there.
         assert_problem(client.get("/v1/orders/ord_missing"), 404, "not_found")

@@ -1,0 +1,241 @@
+"""Every read of the API: prebuilt Core statements on the loop reader, scoped by ``readable``.
+
+Each GET is an ``async def`` handler calling one function here. Statements are built once (a list
+builds one per combination of filters, on first use); each goes through ``readable`` with the
+caller, so the tenancy rule is applied inside the statement; rows become bodies in ``views``.
+Writes never come here: they are services owning a ``Session`` transaction in a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BindParameter, and_, bindparam, or_, select, tuple_
+
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.core.ids import has_prefix
+from app.core.reads import AnySelect, LoopReader
+from app.domain import case_states as cs
+from app.domain.errors import NotFound
+from app.models.base import UTCDateTime
+from app.models.chargeback import CaseEvent, Chargeback
+from app.models.message import Message
+from app.models.order import Order
+from app.models.seller import ApiKey, Seller
+from app.security.credentials import Caller, Scoped, readable
+from app.services import views
+from app.services.pagination import decode_cursor, encode_cursor
+
+_CASES = Chargeback.__table__  # type: ignore[attr-defined]
+_EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
+_ORDERS = Order.__table__  # type: ignore[attr-defined]
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_SELLERS = Seller.__table__  # type: ignore[attr-defined]
+_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+_LIMIT: BindParameter[int] = bindparam("limit")
+
+
+async def _one(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> Any | None:
+    statement, scope = readable(query, caller)
+    return await reader.one(statement, params | scope)
+
+
+async def _all(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> list[Any]:
+    statement, scope = readable(query, caller)
+    return await reader.all(statement, params | scope)
+
+
+# Chargebacks ---------------------------------------------------------------------------------
+
+_CASE = Scoped(select(_CASES).where(_CASES.c.id == bindparam("id")), _CASES.c.seller_id)
+
+
+async def chargeback(reader: LoopReader, settings: Settings, caller: Caller, case_id: str) -> dict[str, Any]:
+    row = await _one(reader, _CASE, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    if row is None:
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return views.chargeback(row, settings, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    seller_id: str | None = None  # the platform's filter; a seller is always scoped to itself
+    status: cs.CaseStatus | None = None
+    reason_category: str | None = None
+    order_id: str | None = None
+    respond_by_before: datetime | None = None
+    updated_since: datetime | None = None
+
+
+def _case_list(f: CaseFilter, after: bool) -> Scoped:
+    c = _CASES.c
+    q = select(_CASES)
+    if f.status is cs.CaseStatus.EXPIRED:
+        lapsed = and_(c.status == cs.CaseStatus.NEEDS_RESPONSE.value, c.respond_by < bindparam("now"))
+        q = q.where(or_(c.status == cs.CaseStatus.EXPIRED.value, lapsed))
+    elif f.status is cs.CaseStatus.NEEDS_RESPONSE:
+        q = q.where(c.status == bindparam("status"), c.respond_by >= bindparam("now"))
+    elif f.status is not None:
+        q = q.where(c.status == bindparam("status"))
+    if f.reason_category is not None:
+        q = q.where(c.reason_category == bindparam("reason_category"))
+    if f.order_id is not None:
+        q = q.where(c.order_id == bindparam("order_id"))
+    if f.respond_by_before is not None:
+        q = q.where(c.respond_by < bindparam("respond_by_before", type_=UTCDateTime()))
+    ascending = f.updated_since is not None
+    sort_at = c.updated_at if ascending else c.created_at
+    if ascending:
+        q = q.where(sort_at >= bindparam("since", type_=UTCDateTime()), sort_at <= bindparam("settled"))
+    if after:
+        # A row-value comparison, which both databases answer by seeking in the (…, at, id) index.
+        key, last = tuple_(sort_at, c.id), tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
+        q = q.where(key > last if ascending else key < last)
+    order = (sort_at.asc(), c.id.asc()) if ascending else (sort_at.desc(), c.id.desc())
+    return Scoped(q.order_by(*order).limit(_LIMIT), c.seller_id)
+
+
+_CASE_LISTS: dict[tuple[Any, ...], Scoped] = {}
+
+
+def _case_list_for(f: CaseFilter, after: bool) -> Scoped:
+    status = f.status if f.status in (cs.CaseStatus.EXPIRED, cs.CaseStatus.NEEDS_RESPONSE) else None
+    shape = (
+        status,
+        f.status is not None,
+        f.reason_category is not None,
+        f.order_id is not None,
+        f.respond_by_before is not None,
+        f.updated_since is not None,
+        after,
+    )
+    query = _CASE_LISTS.get(shape)
+    if query is None:
+        query = _CASE_LISTS[shape] = _case_list(f, after)
+    return query
+
+
+async def chargebacks(
+    reader: LoopReader, settings: Settings, caller: Caller, f: CaseFilter, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
+    now = utcnow()
+    params: dict[str, Any] = {
+        "limit": limit + 1,
+        "now": now,
+        "status": f.status.value if f.status else None,
+        "reason_category": f.reason_category,
+        "order_id": f.order_id,
+        "respond_by_before": f.respond_by_before,
+        "since": f.updated_since,
+        # Only changes older than the lag: a writer takes its timestamp before it commits, so a
+        # younger change could still be joined by an older one committing later.
+        "settled": now - timedelta(seconds=settings.reconcile_lag_seconds),
+    }
+    if cursor:
+        params["at"], params["last"] = decode_cursor(cursor)
+    query = _case_list_for(f, after=bool(cursor))
+    if caller.kind == "platform" and f.seller_id is not None:
+        caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
+    rows = await _all(reader, query, caller, **params)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.updated_at if f.updated_since else last.created_at, last.id)
+    return views.page([views.chargeback(r, settings, now) for r in rows], next_cursor)
+
+
+# A case always has its ``chargeback.created`` event: no rows means no such case for this caller.
+_EVENTS_OF_CASE = Scoped(
+    select(_EVENTS)
+    .where(_EVENTS.c.chargeback_id == bindparam("id"))
+    .order_by(_EVENTS.c.occurred_at, _EVENTS.c.id),
+    _EVENTS.c.seller_id,
+)
+
+
+async def chargeback_events(reader: LoopReader, caller: Caller, case_id: str) -> dict[str, Any]:
+    rows = await _all(reader, _EVENTS_OF_CASE, caller, id=case_id) if has_prefix(case_id, "cb") else []
+    if not rows:
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return {"data": [views.event(r) for r in rows]}
+
+
+# Orders --------------------------------------------------------------------------------------
+
+_ORDER = Scoped(select(_ORDERS).where(_ORDERS.c.id == bindparam("id")), _ORDERS.c.seller_id)
+ORDER_CASES: AnySelect = (
+    select(_CASES.c.id, _CASES.c.status, _CASES.c.respond_by, _CASES.c.amount_minor)
+    .where(_CASES.c.order_id == bindparam("order_id"))
+    .order_by(_CASES.c.created_at, _CASES.c.id)
+)
+
+
+async def order(reader: LoopReader, caller: Caller, order_id: str) -> dict[str, Any]:
+    row = await _one(reader, _ORDER, caller, id=order_id) if has_prefix(order_id, "ord") else None
+    if row is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    # The order is the caller's, so its cases are too: no second scoping needed.
+    cases = await reader.all(ORDER_CASES, {"order_id": order_id})
+    return views.order(row, cases, utcnow())
+
+
+# Messages ------------------------------------------------------------------------------------
+
+
+def _message_list(unread: bool | None, after: bool) -> Scoped:
+    m = _MESSAGES.c
+    q = select(_MESSAGES)
+    if unread is True:
+        q = q.where(m.read_at.is_(None))
+    elif unread is False:
+        q = q.where(m.read_at.is_not(None))
+    if after:
+        last = tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
+        q = q.where(tuple_(m.created_at, m.id) < last)
+    return Scoped(q.order_by(m.created_at.desc(), m.id.desc()).limit(_LIMIT), m.seller_id)
+
+
+_MESSAGE_LISTS = {(u, a): _message_list(u, a) for u in (None, True, False) for a in (False, True)}
+
+
+async def messages(
+    reader: LoopReader, caller: Caller, unread: bool | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The seller's message centre, newest first."""
+    params: dict[str, Any] = {"limit": limit + 1}
+    if cursor:
+        params["at"], params["last"] = decode_cursor(cursor)
+    rows = await _all(reader, _MESSAGE_LISTS[unread, bool(cursor)], caller, **params)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return views.page([views.message(r) for r in rows], next_cursor)
+
+
+# Sellers and their keys (the platform; a seller would see only itself) ---------------------------
+
+_SELLER = Scoped(select(_SELLERS).where(_SELLERS.c.id == bindparam("id")), _SELLERS.c.id)
+_SELLER_KEYS = Scoped(
+    select(_KEYS)
+    .where(_KEYS.c.seller_id == bindparam("id"))
+    .order_by(_KEYS.c.created_at.desc(), _KEYS.c.id.desc()),
+    _KEYS.c.seller_id,
+)
+
+
+async def seller(reader: LoopReader, caller: Caller, seller_id: str) -> dict[str, Any]:
+    row = await _one(reader, _SELLER, caller, id=seller_id) if has_prefix(seller_id, "sel") else None
+    if row is None:
+        raise NotFound(f"Seller {seller_id} does not exist.")
+    return views.seller(row)
+
+
+async def api_keys(reader: LoopReader, caller: Caller, seller_id: str) -> list[dict[str, Any]]:
+    await seller(reader, caller, seller_id)
+    return [views.api_key(r) for r in await _all(reader, _SELLER_KEYS, caller, id=seller_id)]

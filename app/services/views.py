@@ -1,0 +1,157 @@
+"""Rows to response bodies, in one place.
+
+Every read and every write answers through these functions: they take a database row (a loop
+reader record or an ORM object; both have the columns as attributes) and return the ``…Public``
+schema's fields as a plain dict, in the schema's order, with datetimes left for the JSON encoder.
+The ``…Public`` models document the shapes in the OpenAPI; a test holds these dicts to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from app.core.config import Settings
+from app.domain import case_states as cs
+
+
+def to_json(data: Any) -> bytes:
+    """The one JSON encoder of response bodies: RFC 3339 UTC timestamps with ``Z``."""
+    return orjson.dumps(data, option=orjson.OPT_UTC_Z)
+
+
+def json_text(data: Any) -> str:
+    """``to_json`` as text, for a response stored for idempotent replays."""
+    return to_json(data).decode()
+
+
+Row = Any  # a record of the loop reader or an ORM object: the table's columns as attributes
+
+
+def chargeback(case: Row, settings: Settings, now: datetime) -> dict[str, Any]:
+    calendar = settings.calendar
+    status = cs.effective_status(cs.CaseStatus(case.status), case.respond_by, now)
+    return {
+        "id": case.id,
+        "order_id": case.order_id,
+        "seller_id": case.seller_id,
+        "reason_code": case.reason_code,
+        "network": case.network,
+        "reason_category": case.reason_category,
+        "reason_title": case.reason_title,
+        "amount_minor": case.amount_minor,
+        "currency": case.currency,
+        "bank_reference": case.bank_reference,
+        "status": status.value,
+        "received_at": case.received_at,
+        "respond_by": case.respond_by,
+        "respond_by_local": calendar.to_local(case.respond_by).isoformat(),
+        "business_timezone": settings.business_timezone,
+        "working_days_left": calendar.working_days_left(now, case.respond_by)
+        if status in cs.OPEN_STATUSES
+        else 0,
+        "provider_due_at": case.provider_due_at,
+        "appeal_id": case.appeal_id,
+        "closed_at": case.closed_at,
+        "ruling_note": case.ruling_note,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "version": case.version,
+    }
+
+
+def fund_status(frozen: int, debited: int) -> str:
+    if frozen > 0:
+        return "frozen"
+    if debited > 0:
+        return "debited"
+    return "available"
+
+
+def order(row: Row, cases: Iterable[Row], now: datetime) -> dict[str, Any]:
+    """The order's fund details, as its cases read now.
+
+    A case reads ``expired`` the moment its window passes, but its funds move when the sweep runs;
+    until then the order shows that case's amount as debited too, so the two never disagree.
+    ``cases`` are the order's cases (id, status, respond_by, amount_minor) oldest first.
+    """
+    cases = list(cases)
+    lapsed = sum(
+        c.amount_minor
+        for c in cases
+        if c.status == cs.CaseStatus.NEEDS_RESPONSE.value
+        and cs.effective_status(cs.CaseStatus.NEEDS_RESPONSE, c.respond_by, now) is cs.CaseStatus.EXPIRED
+    )
+    frozen, debited = row.frozen_amount_minor - lapsed, row.debited_amount_minor + lapsed
+    return {
+        "id": row.id,
+        "seller_id": row.seller_id,
+        "buyer_account_id": row.buyer_account_id,
+        "external_ref": row.external_ref,
+        "amount_minor": row.amount_minor,
+        "currency": row.currency,
+        "description": row.description,
+        "placed_at": row.placed_at,
+        "fund_status": fund_status(frozen, debited),
+        "frozen_amount_minor": frozen,
+        "debited_amount_minor": debited,
+        "available_amount_minor": row.amount_minor - frozen - debited,
+        "chargeback_ids": [c.id for c in cases],
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def message(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "chargeback_id": row.chargeback_id,
+        "kind": row.kind,
+        "title": row.title,
+        "body": row.body,
+        "created_at": row.created_at,
+        "read_at": row.read_at,
+        "unread": row.read_at is None,
+    }
+
+
+def event(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "chargeback_id": row.chargeback_id,
+        "type": row.type,
+        "actor": row.actor,
+        "occurred_at": row.occurred_at,
+        "changes": row.changes,
+    }
+
+
+def seller(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "email": row.email,
+        "country": row.country,
+        "timezone": row.timezone,
+        "account_id": row.account_id,
+        "created_at": row.created_at,
+    }
+
+
+def api_key(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "seller_id": row.seller_id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+def page(data: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"data": data, "next_cursor": next_cursor}
