@@ -144,9 +144,30 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
     def problem() -> dict[str, Any]:
         return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
         for operation in item.values():
-            for response in operation.get("responses", {}).values():
+            responses = operation.setdefault("responses", {})
+            # What any route can answer: an unknown query parameter (422), an unparseable body (400),
+            # the database out of reach (503).
+            responses.setdefault(
+                "422", {"description": "Problem codes: `validation_error`", "content": problem()}
+            )
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "400", {"description": "Problem codes: `malformed_json`", "content": problem()}
+                )
+            if path != "/healthz":
+                responses.setdefault(
+                    "503",
+                    {
+                        "description": "Problem codes: `service_unavailable` (retry after `Retry-After` s)",
+                        "headers": {
+                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
+                        },
+                        "content": problem(),
+                    },
+                )
+            for response in responses.values():
                 content = response.get("content", {})
                 if "application/problem+json" in content:
                     response["content"] = problem()
