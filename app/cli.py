@@ -58,7 +58,7 @@ def worker(_: argparse.Namespace) -> None:
     from app.core.config import Settings
     from app.core.db import make_engine
     from app.core.logging import configure_logging
-    from app.notify.dispatcher import Dispatcher
+    from app.worker import Dispatcher
 
     settings = Settings()
     configure_logging(settings.log_level)
