@@ -49,6 +49,7 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,  # which server and version we run helps nobody but a scanner
         access_log=False,  # the app logs each request itself, with its request id
     )
 
