@@ -49,6 +49,7 @@ def serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,  # which server and version we run helps nobody but a scanner
         access_log=False,  # the app logs each request itself, with its request id
     )
 
@@ -58,7 +59,7 @@ def worker(_: argparse.Namespace) -> None:
     from app.core.config import Settings
     from app.core.db import make_engine
     from app.core.logging import configure_logging
-    from app.notify.dispatcher import Dispatcher
+    from app.worker import Dispatcher
 
     settings = Settings()
     configure_logging(settings.log_level)

@@ -22,9 +22,9 @@ from app.core.edge import Edge
 from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
 from app.dependencies import Db
-from app.notify.dispatcher import Dispatcher
 from app.routers import chargebacks, messages, orders, sellers, system
 from app.routers.support import operation_id
+from app.worker import Dispatcher
 
 DESCRIPTION = """
 Chargeback Desk records card chargebacks against marketplace orders, freezes the disputed funds,

@@ -20,7 +20,7 @@ from httpx2 import Response
 from app.core.config import Settings
 from app.core.logging import _RequestIdFilter
 from app.main import create_app
-from app.notify.dispatcher import Dispatcher
+from app.worker import Dispatcher
 
 PROBLEM_JSON = "application/problem+json"
 PLATFORM_KEY = "pk_test_platform_key_0123456789abcdef"

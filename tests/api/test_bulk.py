@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from time_machine import TimeMachineFixture
 
-from app.notify.dispatcher import Dispatcher
+from app.worker import Dispatcher
 from tests.api.conftest import PLATFORM, Mailbox, World, assert_problem_body, make_case, make_order, notice
 
 T0 = datetime(2026, 9, 29, 10, 0, tzinfo=UTC)

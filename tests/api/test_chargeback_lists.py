@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from time_machine import TimeMachineFixture
 
-from app.notify.dispatcher import Dispatcher
+from app.worker import Dispatcher
 from tests.api.conftest import PLATFORM, World, make_case, make_order
 
 T0 = datetime(2026, 9, 29, 10, 0, tzinfo=UTC)  # Tue 18:00 Asia/Shanghai

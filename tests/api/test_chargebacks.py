@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from time_machine import TimeMachineFixture
 
 from app.core.config import Settings
-from app.notify.dispatcher import Dispatcher
+from app.worker import Dispatcher
 from tests.api.conftest import (
     PLATFORM,
     Mailbox,

@@ -24,8 +24,8 @@ from app.models.chargeback import CaseEvent, Chargeback
 from app.models.message import Message
 from app.models.order import Order
 from app.models.outbox import OutboxMessage
-from app.notify.dispatcher import claim
 from app.notify.outbox import enqueue
+from app.worker import claim
 from tests.api.conftest import PLATFORM, World, make_case, notice
 
 T = TypeVar("T")

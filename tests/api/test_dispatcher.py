@@ -27,8 +27,8 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.models.outbox import OutboxMessage
 from app.notify.channels import build_email
-from app.notify.dispatcher import BASE_DELAY, LEASE, MAX_DELAY, Dispatcher, _finish, backoff, claim
 from app.notify.outbox import enqueue
+from app.worker import BASE_DELAY, LEASE, MAX_DELAY, Dispatcher, _finish, backoff, claim
 from tests.api.conftest import Mailbox, World, free_port, kept_logs, make_case
 
 PHONE = "+8613800138000"

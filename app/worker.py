@@ -4,6 +4,9 @@ It runs in the API process by default (``DISPATCH_IN_PROCESS``) or as ``chargeba
 processes. Messages are claimed with a lease: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so
 workers never take the same message at the same time; on SQLite claims are serialised by the
 database's single writer. A delivery is marked done only by the holder of the lease.
+
+A process role beside ``main`` and ``cli``, not a notification channel: it drives the services
+(sweeps, idempotency purge) and the channels, so it stands above both layers.
 """
 
 from __future__ import annotations
