@@ -75,9 +75,6 @@ _A = CaseAction
 OPEN_STATUSES: frozenset[CaseStatus] = frozenset({_S.NEEDS_RESPONSE, _S.UNDER_REVIEW})
 """The seller can still act (appeal or accept); the disputed amount is frozen."""
 
-CLOSED_STATUSES: frozenset[CaseStatus] = frozenset({_S.WON, _S.LOST, _S.ACCEPTED, _S.EXPIRED})
-"""The seller can no longer act. Every status is either open or closed."""
-
 FINAL_STATUSES: frozenset[CaseStatus] = frozenset({_S.WON, _S.LOST, _S.ACCEPTED})
 """Nothing can change the case any more; ``expired`` is closed but not final (the bank may still rule)."""
 
@@ -168,16 +165,6 @@ def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     raise InvalidTransition(f"Invalid transition: {where}.")
 
 
-def allowed_actions(current: CaseStatus) -> frozenset[CaseAction]:
-    """Return the actions :func:`next_status` accepts for a case in ``current``.
-
-    Business rule: the same transition contract as :func:`next_status` (Visa
-    Claims Resolution / Mastercard Chargeback Guide dispute lifecycle), exposed
-    so an API or UI can offer only the actions that will succeed.
-    """
-    return frozenset(action for (status, action) in _TRANSITIONS if status == current)
-
-
 def transition_effect(previous: CaseStatus, new: CaseStatus) -> FundEffect:
     """Return what moving a case from ``previous`` to ``new`` does to the disputed funds.
 
@@ -195,19 +182,3 @@ def transition_effect(previous: CaseStatus, new: CaseStatus) -> FundEffect:
     if effect is None:
         raise ValueError(f"no transition from {previous} to {new}")
     return effect
-
-
-def fund_effect(new_status: CaseStatus) -> FundEffect:
-    """Return what entering ``new_status`` from an open case does to the frozen funds.
-
-    Business rule: a case's disputed amount is frozen while it is open (Stripe
-    and card-network chargebacks hold the amount until decided); ``won``
-    releases it, ``lost``/``accepted``/``expired`` debit it, open statuses move
-    nothing. This assumes the previous status was open: for a ruling on an
-    expired case (already debited) use :func:`transition_effect`.
-    """
-    if new_status == CaseStatus.WON:
-        return FundEffect.RELEASE
-    if new_status in CLOSED_STATUSES:
-        return FundEffect.DEBIT
-    return FundEffect.NONE

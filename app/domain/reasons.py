@@ -250,25 +250,3 @@ def classify(reason_code: str, network: str | None = None) -> ReasonInfo:
                 return info
     # No network, or none of the candidates belongs to it: exact spelling first, then our own entry.
     return min(candidates, key=lambda info: (info.code != code, info.network is not None))
-
-
-def category_names() -> list[str]:
-    """List our reason category names in their declared order.
-
-    Business rule: these are the only categories a dispute can be filed under
-    (our own grouping, modelled on the dispute categories Stripe and the card
-    networks' Visa Claims Resolution / Mastercard Chargeback Guide groupings
-    use); they are also accepted as reason codes by :func:`classify`.
-    """
-    return [category.value for category in ReasonCategory]
-
-
-def known_reasons() -> tuple[ReasonInfo, ...]:
-    """Return every reason code in our table, in table order.
-
-    Business rule: the table is the single source for classification (Visa
-    Claims Resolution, Mastercard Chargeback Guide, American Express, Discover,
-    Stripe and PayPal dispute reasons, plus our own category names); listing it
-    lets an API or a report show sellers which codes we understand.
-    """
-    return _TABLE
