@@ -4,9 +4,11 @@ When a chargeback arrives the disputed amount is frozen and the case is
 ``needs_response``. The seller can appeal (``under_review``) or accept
 (``accepted``); if the respond-by deadline passes without an appeal the case is
 ``expired``. The bank's ruling ends the case as ``won`` or ``lost``. This
-follows the dispute lifecycle of the Visa Dispute Management Guidelines (Visa
-Claims Resolution), the Mastercard Chargeback Guide and Stripe's dispute
-statuses (``needs_response``, ``under_review``, ``won``, ``lost``).
+follows the dispute lifecycle and response time limits of the Visa Dispute
+Management Guidelines (Visa Claims Resolution) and the Mastercard Chargeback
+Guide, and Stripe's dispute statuses (``needs_response``, ``under_review``,
+``won``, ``lost``) and ``evidence_details.due_by``; like Stripe and the card
+networks, we hold the disputed amount until the case is decided.
 
 Decisions:
 
@@ -112,9 +114,7 @@ def _is_aware(moment: datetime) -> bool:
 def effective_status(stored: CaseStatus, respond_by: datetime, now: datetime) -> CaseStatus:
     """Return the status a case really has at ``now``, applying the respond-by deadline.
 
-    Business rule: a chargeback must be answered by its respond-by date (the
-    response time limits of the Visa Dispute Management Guidelines and the
-    Mastercard Chargeback Guide; Stripe's ``evidence_details.due_by``). A
+    Business rule: a chargeback must be answered by its respond-by date. A
     ``needs_response`` case is expired as soon as ``now`` is later than
     ``respond_by`` (exactly at the deadline it is still open), whether or not
     the expiry job has run; every other status is returned unchanged. Both
@@ -139,11 +139,10 @@ _ACTION_WORDS = {
 def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     """Return the status a case moves to when ``action`` happens to it, or raise.
 
-    Business rule (our case contract, following the dispute lifecycle of Visa
-    Claims Resolution, the Mastercard Chargeback Guide and Stripe disputes): a
-    ``needs_response`` case can be appealed, accepted, expired or ruled on; an
-    ``under_review`` case can be accepted (the seller withdraws the appeal) or
-    ruled on; an ``expired`` case can only be ruled on (a late issuer decision).
+    Business rule (our case contract): a ``needs_response`` case can be
+    appealed, accepted, expired or ruled on; an ``under_review`` case can be
+    accepted (the seller withdraws the appeal) or ruled on; an ``expired`` case
+    can only be ruled on (a late issuer decision).
     Raises ``CaseClosed`` for any action on ``won``/``lost``/``accepted`` and for
     accepting or expiring an ``expired`` case, ``AppealExists`` for appealing an
     ``under_review`` case, ``DeadlinePassed`` for appealing an ``expired`` case,
@@ -168,8 +167,7 @@ def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
 def transition_effect(previous: CaseStatus, new: CaseStatus) -> FundEffect:
     """Return what moving a case from ``previous`` to ``new`` does to the disputed funds.
 
-    Business rule: the disputed amount is frozen while a case is open (as Stripe
-    and the card networks hold a chargeback's amount until it is decided). Won
+    Business rule: the disputed amount is frozen while a case is open. Won
     releases it; lost, accepted and expired debit it. Because expiry already
     debited the funds, a later ``won`` ruling on an expired case credits them
     back (``REFUND_DEBIT``) and a ``lost`` one moves nothing. An unchanged
