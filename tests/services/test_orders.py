@@ -7,10 +7,16 @@ from datetime import timedelta
 from sqlmodel import Session
 from time_machine import TimeMachineFixture
 
+from app.models.order import Order, OrderPublic
 from app.services import orders
 from tests.services.conftest import T0, make_case, make_order, make_seller
 
 DEADLINE = T0 + timedelta(hours=1)
+
+
+def _public(session: Session, order: Order) -> OrderPublic:
+    """The order as the API returns it (validated, whether the service hands back a model or a dict)."""
+    return OrderPublic.model_validate(orders.to_public(session, order))
 
 
 def test_lapsed_but_unswept_case_counts_as_debited(
@@ -20,7 +26,7 @@ def test_lapsed_but_unswept_case_counts_as_debited(
     make_case(session, order, 3_000, respond_by=DEADLINE)
     make_case(session, order, 2_000, respond_by=DEADLINE + timedelta(days=2))
     time_machine.move_to(DEADLINE + timedelta(microseconds=1), tick=False)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.frozen_amount_minor, public.debited_amount_minor, public.available_amount_minor) == (
         2_000,
         3_000,
@@ -33,7 +39,7 @@ def test_only_lapsed_case_shows_order_debited(session: Session, time_machine: Ti
     order = make_order(session, make_seller(session), 10_000, frozen=3_000)
     make_case(session, order, 3_000, respond_by=DEADLINE)
     time_machine.move_to(DEADLINE + timedelta(seconds=1), tick=False)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.frozen_amount_minor, public.debited_amount_minor, public.fund_status) == (
         0,
         3_000,
@@ -47,7 +53,7 @@ def test_case_exactly_at_its_deadline_still_frozen(
     order = make_order(session, make_seller(session), 10_000, frozen=3_000)
     make_case(session, order, 3_000, respond_by=DEADLINE)
     time_machine.move_to(DEADLINE, tick=False)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.frozen_amount_minor, public.debited_amount_minor, public.fund_status) == (
         3_000,
         0,
@@ -59,7 +65,7 @@ def test_appealed_case_past_deadline_still_frozen(session: Session, time_machine
     order = make_order(session, make_seller(session), 10_000, frozen=3_000)
     make_case(session, order, 3_000, respond_by=DEADLINE, status="under_review")
     time_machine.move_to(DEADLINE + timedelta(days=1), tick=False)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.frozen_amount_minor, public.debited_amount_minor) == (3_000, 0)
 
 
@@ -69,7 +75,7 @@ def test_swept_expired_case_counted_as_debited_once(
     order = make_order(session, make_seller(session), 10_000, debited=3_000)
     make_case(session, order, 3_000, respond_by=DEADLINE, status="expired")
     time_machine.move_to(DEADLINE + timedelta(days=1), tick=False)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.frozen_amount_minor, public.debited_amount_minor, public.available_amount_minor) == (
         0,
         3_000,
@@ -79,7 +85,7 @@ def test_swept_expired_case_counted_as_debited_once(
 
 def test_order_without_cases_available_and_lists_no_cases(session: Session) -> None:
     order = make_order(session, make_seller(session), 10_000)
-    public = orders.to_public(session, order)
+    public = _public(session, order)
     assert (public.available_amount_minor, public.fund_status, public.chargeback_ids) == (
         10_000,
         "available",
@@ -92,4 +98,4 @@ def test_cases_listed_oldest_first(session: Session, time_machine: TimeMachineFi
     first = make_case(session, order, 1_000)
     time_machine.shift(timedelta(minutes=1))
     second = make_case(session, order, 2_000)
-    assert orders.to_public(session, order).chargeback_ids == [first.id, second.id]
+    assert _public(session, order).chargeback_ids == [first.id, second.id]
