@@ -49,9 +49,8 @@ def _require_aware(instant: datetime, name: str) -> datetime:
 class WorkingCalendar:
     """Immutable working-day calendar: business time zone, holiday country and configured overrides.
 
-    Implements the chargeback rule (N working days, seed default 3, skipping weekends, CN public holidays
-    and honouring CN make-up working days). Build it with :func:`build_calendar`; instances are safe to
-    share between threads (the per-year holiday cache is filled under a lock).
+    Build it with :func:`build_calendar`; instances are safe to share between threads (the per-year
+    holiday cache is filled under a lock).
     """
 
     timezone: ZoneInfo
@@ -81,14 +80,15 @@ class WorkingCalendar:
                 lib = holidays.country_holidays(country, years=year)
                 day, closed = date(year, 1, 1), set[date]()
                 while day.year == year:
-                    if not lib.is_working_day(day):  # weekend (unless 调休 make-up day) or holiday
+                    # The library's own test, because it knows the 调休 weekend days that are working days.
+                    if not lib.is_working_day(day):
                         closed.add(day)
                     day += _ONE_DAY
                 cached = self._closed_days[year] = frozenset(closed)
             return cached
 
     def is_working_day(self, day: date) -> bool:
-        """Whether sellers' working days include ``day`` under the chargeback rule.
+        """Whether sellers' working days include ``day``.
 
         Extra working days win over weekends and holidays; extra holidays win over weekdays; otherwise a
         day works unless it is a weekend or a public holiday of the country (for CN: official make-up
@@ -103,11 +103,7 @@ class WorkingCalendar:
         return day not in self._non_working_days(self.country, day.year)
 
     def add_working_days(self, start: date, n: int) -> date:
-        """Return the ``n``-th working day strictly after ``start`` (``start`` itself when ``n`` is 0).
-
-        This is the day-counting half of the chargeback rule: the seed's 3 working days after the receipt
-        date, skipping weekends and CN public holidays while counting CN make-up working days.
-        """
+        """Return the ``n``-th working day strictly after ``start`` (``start`` itself when ``n`` is 0)."""
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         day = start
@@ -118,7 +114,7 @@ class WorkingCalendar:
         return day
 
     def to_local(self, instant: datetime) -> datetime:
-        """Convert an aware ``instant`` to the business time zone (seed: Asia/Shanghai); naive is rejected."""
+        """Convert an aware ``instant`` to the business time zone; naive is rejected."""
         return _require_aware(instant, "instant").astimezone(self.timezone)
 
     def local_date(self, instant: datetime) -> date:
@@ -140,9 +136,8 @@ class WorkingCalendar:
     ) -> datetime:
         """Deadline for a seller's appeal, as an aware UTC datetime.
 
-        The end of the ``working_days``-th working day (seed default 3) after the local receipt date,
-        skipping weekends and CN public holidays and counting CN make-up days; if the provider set an
-        earlier ``provider_due_at``, that wins. ``working_days == 0`` means the end of the receipt day.
+        The end of the ``working_days``-th working day after the local receipt date; if the provider set
+        an earlier ``provider_due_at``, that wins. ``working_days == 0`` means the end of the receipt day.
         """
         received_day = self.local_date(_require_aware(received_at, "received_at"))
         deadline = self.end_of_day_utc(self.add_working_days(received_day, working_days))
@@ -154,8 +149,7 @@ class WorkingCalendar:
         """Working days still open from ``now``'s local date up to and including ``respond_by``'s local date.
 
         Today counts when it is a working day and the deadline has not passed; the deadline instant itself
-        is still open, and once ``now`` is after ``respond_by`` the answer is 0. Uses the same rule as
-        :meth:`respond_by` (weekends, CN public holidays and make-up days, configured overrides).
+        is still open, and once ``now`` is after ``respond_by`` the answer is 0.
         """
         if _require_aware(now, "now") > _require_aware(respond_by, "respond_by"):
             return 0
@@ -183,8 +177,7 @@ def build_calendar(
 ) -> WorkingCalendar:
     """Build the working calendar used for chargeback deadlines from configuration values.
 
-    ``timezone`` is an IANA name (seed: Asia/Shanghai); ``country`` an ISO 3166 code known to ``holidays``
-    (seed: CN, whose public holidays and 调休 make-up working days are applied), or None/empty for
+    ``timezone`` is an IANA name; ``country`` an ISO 3166 code known to ``holidays``, or None/empty for
     weekends only. Extra holidays and working days (BUSINESS_HOLIDAYS / BUSINESS_WORKDAYS) override the
     library. Unknown time zones or country codes raise ValueError.
     """

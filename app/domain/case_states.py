@@ -4,9 +4,11 @@ When a chargeback arrives the disputed amount is frozen and the case is
 ``needs_response``. The seller can appeal (``under_review``) or accept
 (``accepted``); if the respond-by deadline passes without an appeal the case is
 ``expired``. The bank's ruling ends the case as ``won`` or ``lost``. This
-follows the dispute lifecycle of the Visa Dispute Management Guidelines (Visa
-Claims Resolution), the Mastercard Chargeback Guide and Stripe's dispute
-statuses (``needs_response``, ``under_review``, ``won``, ``lost``).
+follows the dispute lifecycle and response time limits of the Visa Dispute
+Management Guidelines (Visa Claims Resolution) and the Mastercard Chargeback
+Guide, and Stripe's dispute statuses (``needs_response``, ``under_review``,
+``won``, ``lost``) and ``evidence_details.due_by``; like Stripe and the card
+networks, we hold the disputed amount until the case is decided.
 
 Decisions:
 
@@ -75,9 +77,6 @@ _A = CaseAction
 OPEN_STATUSES: frozenset[CaseStatus] = frozenset({_S.NEEDS_RESPONSE, _S.UNDER_REVIEW})
 """The seller can still act (appeal or accept); the disputed amount is frozen."""
 
-CLOSED_STATUSES: frozenset[CaseStatus] = frozenset({_S.WON, _S.LOST, _S.ACCEPTED, _S.EXPIRED})
-"""The seller can no longer act. Every status is either open or closed."""
-
 FINAL_STATUSES: frozenset[CaseStatus] = frozenset({_S.WON, _S.LOST, _S.ACCEPTED})
 """Nothing can change the case any more; ``expired`` is closed but not final (the bank may still rule)."""
 
@@ -115,9 +114,7 @@ def _is_aware(moment: datetime) -> bool:
 def effective_status(stored: CaseStatus, respond_by: datetime, now: datetime) -> CaseStatus:
     """Return the status a case really has at ``now``, applying the respond-by deadline.
 
-    Business rule: a chargeback must be answered by its respond-by date (the
-    response time limits of the Visa Dispute Management Guidelines and the
-    Mastercard Chargeback Guide; Stripe's ``evidence_details.due_by``). A
+    Business rule: a chargeback must be answered by its respond-by date. A
     ``needs_response`` case is expired as soon as ``now`` is later than
     ``respond_by`` (exactly at the deadline it is still open), whether or not
     the expiry job has run; every other status is returned unchanged. Both
@@ -142,11 +139,10 @@ _ACTION_WORDS = {
 def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     """Return the status a case moves to when ``action`` happens to it, or raise.
 
-    Business rule (our case contract, following the dispute lifecycle of Visa
-    Claims Resolution, the Mastercard Chargeback Guide and Stripe disputes): a
-    ``needs_response`` case can be appealed, accepted, expired or ruled on; an
-    ``under_review`` case can be accepted (the seller withdraws the appeal) or
-    ruled on; an ``expired`` case can only be ruled on (a late issuer decision).
+    Business rule (our case contract): a ``needs_response`` case can be
+    appealed, accepted, expired or ruled on; an ``under_review`` case can be
+    accepted (the seller withdraws the appeal) or ruled on; an ``expired`` case
+    can only be ruled on (a late issuer decision).
     Raises ``CaseClosed`` for any action on ``won``/``lost``/``accepted`` and for
     accepting or expiring an ``expired`` case, ``AppealExists`` for appealing an
     ``under_review`` case, ``DeadlinePassed`` for appealing an ``expired`` case,
@@ -168,21 +164,10 @@ def next_status(current: CaseStatus, action: CaseAction) -> CaseStatus:
     raise InvalidTransition(f"Invalid transition: {where}.")
 
 
-def allowed_actions(current: CaseStatus) -> frozenset[CaseAction]:
-    """Return the actions :func:`next_status` accepts for a case in ``current``.
-
-    Business rule: the same transition contract as :func:`next_status` (Visa
-    Claims Resolution / Mastercard Chargeback Guide dispute lifecycle), exposed
-    so an API or UI can offer only the actions that will succeed.
-    """
-    return frozenset(action for (status, action) in _TRANSITIONS if status == current)
-
-
 def transition_effect(previous: CaseStatus, new: CaseStatus) -> FundEffect:
     """Return what moving a case from ``previous`` to ``new`` does to the disputed funds.
 
-    Business rule: the disputed amount is frozen while a case is open (as Stripe
-    and the card networks hold a chargeback's amount until it is decided). Won
+    Business rule: the disputed amount is frozen while a case is open. Won
     releases it; lost, accepted and expired debit it. Because expiry already
     debited the funds, a later ``won`` ruling on an expired case credits them
     back (``REFUND_DEBIT``) and a ``lost`` one moves nothing. An unchanged
@@ -195,19 +180,3 @@ def transition_effect(previous: CaseStatus, new: CaseStatus) -> FundEffect:
     if effect is None:
         raise ValueError(f"no transition from {previous} to {new}")
     return effect
-
-
-def fund_effect(new_status: CaseStatus) -> FundEffect:
-    """Return what entering ``new_status`` from an open case does to the frozen funds.
-
-    Business rule: a case's disputed amount is frozen while it is open (Stripe
-    and card-network chargebacks hold the amount until decided); ``won``
-    releases it, ``lost``/``accepted``/``expired`` debit it, open statuses move
-    nothing. This assumes the previous status was open: for a ruling on an
-    expired case (already debited) use :func:`transition_effect`.
-    """
-    if new_status == CaseStatus.WON:
-        return FundEffect.RELEASE
-    if new_status in CLOSED_STATUSES:
-        return FundEffect.DEBIT
-    return FundEffect.NONE

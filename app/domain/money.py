@@ -1,7 +1,8 @@
 """Money rules: ISO 4217 currencies and their minor units.
 
 Amounts are integers in minor units (cents); a currency is one of the active ISO 4217 codes.
-The list is the ISO 4217 maintenance agency's table of active codes (funds and metals excluded).
+Source: the ISO 4217 maintenance agency's tables of active codes (funds and metals excluded) and of
+their minor units.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ _ACTIVE_CODES = (
 _ISO_4217 = frozenset(_ACTIVE_CODES.split())
 
 
-# ISO 4217 minor units where they are not 2 (the agency's table; e.g. 5000 JPY is 5000 minor units).
+# Currencies whose minor unit is not the usual 2 decimals (5000 JPY is 5000 minor units).
 _ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
 _THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
 _MINOR_UNITS = dict.fromkeys(_ZERO_DECIMAL.split(), 0) | dict.fromkeys(_THREE_DECIMAL.split(), 3)
 
 
 def minor_units(code: str) -> int:
-    """Decimal places of a currency's minor unit (ISO 4217): 2 for most, 0 for JPY, 3 for KWD."""
+    """Decimal places of a currency's minor unit: 2 for most, 0 for JPY, 3 for KWD."""
     return _MINOR_UNITS.get(code, 2)
 
 

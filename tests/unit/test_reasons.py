@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
 
 from app.domain.errors import FieldProblem, InvalidInput
@@ -11,10 +13,12 @@ from app.domain.reasons import (
     UNKNOWN_TITLE,
     ReasonCategory,
     ReasonInfo,
-    category_names,
+    ReasonTableError,
     classify,
-    known_reasons,
+    parse_reason_table,
 )
+
+SHIPPED = parse_reason_table((resources.files("app.domain") / "data" / "reason_codes.csv").read_text("utf-8"))
 
 FRAUD = ReasonCategory.FRAUD
 NOT_RECEIVED = ReasonCategory.NOT_RECEIVED
@@ -239,7 +243,7 @@ def test_card_network_code_with_its_network_classified_same(
 def test_network_table_holds_exactly_the_expected_codes(
     network: str, rows: list[tuple[str, ReasonCategory, str]]
 ) -> None:
-    in_table = {info.code for info in known_reasons() if info.network == network}
+    in_table = {info.code for info in SHIPPED if info.network == network}
     assert in_table == {code for code, _, _ in rows}
 
 
@@ -473,8 +477,8 @@ def test_code_with_control_character_rejected(sent: str) -> None:
 # Categories and table integrity ---------------------------------------------------
 
 
-def test_category_names_listed_in_declared_order() -> None:
-    assert category_names() == [
+def test_categories_listed_in_declared_order() -> None:
+    assert [category.value for category in ReasonCategory] == [
         "fraud",
         "not_received",
         "not_as_described",
@@ -486,25 +490,25 @@ def test_category_names_listed_in_declared_order() -> None:
 
 
 def test_every_table_entry_found_again_by_its_code_and_network() -> None:
-    for info in known_reasons():
-        assert classify(info.code, info.network) is info, info
+    for info in SHIPPED:
+        assert classify(info.code, info.network) == info, info
 
 
 def test_every_unshared_table_entry_found_in_any_case_and_padding() -> None:
-    keys = [info.code.lower() for info in known_reasons()]
-    for info in known_reasons():
+    keys = [info.code.lower() for info in SHIPPED]
+    for info in SHIPPED:
         if keys.count(info.code.lower()) == 1:
-            assert classify(f" {info.code.swapcase()} ") is info, info
+            assert classify(f" {info.code.swapcase()} ") == info, info
 
 
 def test_every_table_entry_known_with_listed_network() -> None:
-    for info in known_reasons():
+    for info in SHIPPED:
         assert info.known, info
         assert info.network is None or info.network in NETWORKS, info
 
 
 def test_every_table_entry_has_short_title_and_one_or_two_sentence_explanation() -> None:
-    for info in known_reasons():
+    for info in SHIPPED:
         assert info.title.strip() == info.title != "", info
         assert info.explanation.endswith("."), info
         assert 20 <= len(info.explanation) <= 200, info
@@ -512,13 +516,145 @@ def test_every_table_entry_has_short_title_and_one_or_two_sentence_explanation()
 
 
 def test_table_has_no_code_twice_within_a_network() -> None:
-    keys = [(info.network, info.code.lower()) for info in known_reasons()]
+    keys = [(info.network, info.code.lower()) for info in SHIPPED]
     assert len(keys) == len(set(keys))
 
 
 def test_table_covers_every_provider_name() -> None:
     by_network = {
-        network: {info.code for info in known_reasons() if info.network == network}
+        network: {info.code for info in SHIPPED if info.network == network}
         for network in ("stripe", "paypal")
     }
     assert by_network == {"stripe": {n for n, _ in STRIPE}, "paypal": {n for n, _ in PAYPAL}}
+
+
+# Loading the table ----------------------------------------------------------------
+
+HEADER = "code,network,category,title,explanation"
+OWN_LINES = [f"{c.value},ours,{c.value},Own {c.value},Ours." for c in ReasonCategory]  # lines 2-8
+NETWORK_LINES = [  # lines 9-14
+    "10.4,visa,fraud,Card-Absent Fraud,Not authorised.",
+    "4837,mastercard,fraud,No Cardholder Authorization,Not authorised.",
+    "C08,amex,not_received,Not Received,Not received.",
+    "RG,discover,not_received,Non-Receipt,Not received.",
+    "fraudulent,stripe,fraud,Fraudulent,Not authorised.",
+    "UNAUTHORISED,paypal,fraud,Unauthorised,Not authorised.",
+]
+
+
+def _table(*extra: str, header: str = HEADER, drop: str | None = None) -> str:
+    lines = [header, *OWN_LINES, *NETWORK_LINES, *extra]
+    return "\n".join(line for line in lines if drop is None or not line.startswith(drop)) + "\n"
+
+
+def test_valid_table_parsed_in_file_order_with_own_rows_networkless() -> None:
+    table = parse_reason_table(_table())
+    assert [(info.code, info.network) for info in table] == [
+        *((c.value, None) for c in ReasonCategory),
+        ("10.4", "visa"),
+        ("4837", "mastercard"),
+        ("C08", "amex"),
+        ("RG", "discover"),
+        ("fraudulent", "stripe"),
+        ("UNAUTHORISED", "paypal"),
+    ]
+    assert table[7] == ReasonInfo("10.4", "visa", FRAUD, "Card-Absent Fraud", "Not authorised.", known=True)
+
+
+def test_same_code_in_two_networks_accepted() -> None:
+    table = parse_reason_table(_table("fraudulent,paypal,fraud,Fraudulent,Not authorised."))
+    assert [info.network for info in table if info.code == "fraudulent"] == ["stripe", "paypal"]
+
+
+def test_quoted_field_with_comma_and_quotes_kept_whole() -> None:
+    table = parse_reason_table(_table('C18,amex,credit_not_processed,"""No Show"" or Cancelled","A, b."'))
+    assert (table[-1].title, table[-1].explanation) == ('"No Show" or Cancelled', "A, b.")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            _table("10.4,visa,fraud,Again,Again."),
+            "t.csv, line 15: duplicate code '10.4' for network 'visa' (first on line 9)",
+            id="duplicate-code-and-network",
+        ),
+        pytest.param(
+            _table("Fraudulent,stripe,fraud,Again,Again."),
+            "t.csv, line 15: duplicate code 'Fraudulent' for network 'stripe' (first on line 13)",
+            id="duplicate-in-other-case",
+        ),
+        pytest.param(
+            _table("fraud,ours,fraud,Again,Again."),
+            "t.csv, line 15: duplicate code 'fraud' for network 'ours' (first on line 2)",
+            id="duplicate-own-row",
+        ),
+        pytest.param(
+            _table("10.9,visa,theft,Theft,Stolen."),
+            "t.csv, line 15: unknown category 'theft' (expected one of fraud, not_received,",
+            id="unknown-category",
+        ),
+        pytest.param(
+            _table("10.9,Visa,fraud,Fraud,Fraud."),
+            "t.csv, line 15: unknown network 'Visa' (expected one of amex, discover,",
+            id="unknown-network-spelling",
+        ),
+        pytest.param(
+            _table("J1,jcb,fraud,Fraud,Fraud."),
+            "t.csv, line 15: unknown network 'jcb'",
+            id="unknown-network",
+        ),
+        pytest.param(_table("10.9,visa,fraud,,Fraud."), "t.csv, line 15: title is empty", id="empty-title"),
+        pytest.param(_table(",visa,fraud,Fraud,Fraud."), "t.csv, line 15: code is empty", id="empty-code"),
+        pytest.param(
+            _table("10.9,,fraud,Fraud,Fraud."), "t.csv, line 15: network is empty", id="empty-network"
+        ),
+        pytest.param(
+            _table("10.9,visa,fraud,Fraud,  "), "t.csv, line 15: explanation is empty", id="blank-explanation"
+        ),
+        pytest.param(
+            _table(" 10.9,visa,fraud,Fraud,Fraud."),
+            "t.csv, line 15: code ' 10.9' has surrounding spaces",
+            id="padded-code",
+        ),
+        pytest.param(
+            _table("10.9,visa,fraud,Fraud"), "t.csv, line 15: expected 5 fields", id="missing-field"
+        ),
+        pytest.param(
+            _table("10.9,visa,fraud,Fraud,Fraud.,extra"),
+            "t.csv, line 15: expected 5 fields",
+            id="extra-field",
+        ),
+        pytest.param(
+            _table("fraudulent,ours,fraud,Fraud,Fraud."),
+            "t.csv, line 15: our own code 'fraudulent' must be its category's name 'fraud'",
+            id="own-code-not-category-name",
+        ),
+        pytest.param(
+            _table(header="code,network,category,title"),
+            "t.csv, line 1: columns must be code, network, category, title, explanation;",
+            id="missing-column",
+        ),
+        pytest.param(
+            _table(header="network,code,category,title,explanation"),
+            "t.csv, line 1: columns must be",
+            id="columns-out-of-order",
+        ),
+        pytest.param(_table(drop="C08,amex"), "t.csv: no rows for amex", id="network-not-covered"),
+        pytest.param(
+            _table(drop="general,ours"), "t.csv: no rows for ours general", id="own-category-not-covered"
+        ),
+        pytest.param("", "t.csv, line 1: columns must be", id="empty-file"),
+        pytest.param(
+            _table('10.9,visa,fraud,"Fraud,Fraud.'), "t.csv, line 15: unexpected end of data", id="open-quote"
+        ),
+    ],
+)
+def test_malformed_table_refused_naming_file_and_line(text: str, message: str) -> None:
+    with pytest.raises(ReasonTableError) as exc_info:
+        parse_reason_table(text, source="t.csv")
+    assert str(exc_info.value).startswith(message)
+
+
+def test_table_error_is_a_value_error() -> None:
+    assert issubclass(ReasonTableError, ValueError)
