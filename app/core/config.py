@@ -24,10 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///./var/chargeback-desk.db"
-    # Request handlers running at once; each does its database work in one worker thread. Unset:
-    # 4 on SQLite (in-process and one writer: more threads only fight over the GIL; on 2 cores 4
-    # served GET by id ~20 % faster than 40, p99 26 ms instead of 99 ms, bench/), 16 on
-    # PostgreSQL (handlers wait on the network).
+    # Writing handlers running at once, each in one worker thread. Unset: 4 on SQLite (one writer;
+    # more threads only fight over the GIL), 16 on PostgreSQL (handlers wait on the network).
     thread_pool_size: int | None = Field(default=None, ge=1, le=1000)
     # Unset: the handlers, plus the in-process dispatcher and one spare.
     database_pool_size: int | None = Field(default=None, ge=1)

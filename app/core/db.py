@@ -32,9 +32,9 @@ class _SqliteWriters:
     A writing use case takes the database's write lock at BEGIN (``BEGIN IMMEDIATE``), so it never
     fails with "database is locked" when a read transaction tries to upgrade; reads stay deferred
     and never block in WAL mode. Writers of this process first queue on a lock here: SQLite's own
-    busy handler sleeps and polls, which under 32 concurrent writers gave multi-second tails
-    (bench/). The lock is only a queue: after ``LOCK_WAIT`` seconds a writer goes ahead and lets
-    SQLite's busy timeout arbitrate, so a mistake can never deadlock.
+    busy handler sleeps and polls, which gives concurrent writers long tails. The lock is only a
+    queue: after ``LOCK_WAIT`` seconds a writer goes ahead and lets SQLite's busy timeout
+    arbitrate, so a mistake can never deadlock.
     """
 
     LOCK_WAIT = 10.0

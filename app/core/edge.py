@@ -2,8 +2,8 @@
 limit, and the answer to an unexpected error.
 
 One plain ASGI middleware instead of several, and the body limit here instead of FastAPI's
-``max_body_size``: each layer wraps ``send`` and costs every request, the GETs that have no body
-included (measured in bench/). Answers given here are problems like any other, with the request id.
+``max_body_size``: each layer wraps ``send`` and costs every request, bodiless GETs included.
+Answers given here are problems like any other, with the request id.
 """
 
 from __future__ import annotations

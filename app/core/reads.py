@@ -1,15 +1,12 @@
-"""Hop-free reads: one prepared statement awaited on the event loop, with no worker-thread hop.
+"""The loop reader: prebuilt statements awaited on the event loop, with no worker-thread hop.
 
-The hottest read paths (GET a chargeback by id) are ``async def`` handlers that run one statement
-through a ``LoopReader``: on PostgreSQL a small pool of psycopg ``AsyncConnection``s in autocommit
-with server-side prepared statements; on SQLite one read-only connection used inline on the event
-loop (a point lookup takes microseconds, and a WAL reader never waits for a writer). Measured in
-bench/: the hop to a worker thread and the ORM session cost more than the lookup itself.
-
-Statements are SQLAlchemy Core, compiled once for the engine's dialect, and their rows pass through
-the same result processors SQLAlchemy would apply (UTC timestamps included), so a row read here
-equals the row the ORM reads. Everything that writes, or reads more than one statement, stays on
-the ``Session`` path.
+Every GET runs its statements through a ``LoopReader`` (``one`` row or ``all`` rows): on
+PostgreSQL a small pool of psycopg ``AsyncConnection``s in autocommit with server-side prepared
+statements; on SQLite one read-only connection used inline on the event loop, since a WAL reader
+never waits for a writer. It is an adapter, not an ORM: statements are SQLAlchemy Core, compiled
+once for the engine's dialect, and parameters and rows pass through the same processors
+SQLAlchemy would apply (UTC timestamps included), so a row read here equals the row the ORM reads.
+Writes stay on the ``Session`` path.
 """
 
 from __future__ import annotations
@@ -158,8 +155,7 @@ class SqliteLoopReader:
         conn = sqlite3.connect(self._database, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA query_only=ON")
         conn.execute("PRAGMA busy_timeout=1000")
-        # Lookups land on random pages: a larger page cache than the default 2 MiB keeps the hot
-        # part of the case table in memory instead of a read() per page (bench/).
+        # Lookups land on random pages: keep the hot part of the tables in memory, not a read() each.
         conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         return conn
 
@@ -206,10 +202,9 @@ def _dispose_pool(pool: _Pool) -> None:
 class PostgresLoopReader:
     """Up to ``size`` psycopg async connections per event loop, opened on demand, in autocommit.
 
-    A few are enough: they serve one event loop, which is one core. Measured in bench/ with 32
-    clients: 4 connections gave more requests/s than 16 and a quarter of the p99 (more backends
-    only compete with the API process for the CPU). A semaphore and a list of idle connections
-    rather than psycopg_pool, whose bookkeeping cost a third of each lookup. A slot is freed on
+    A few are enough: they serve one event loop, which is one core, and more backends only compete
+    with the API process for the CPU. A semaphore and a list of idle connections rather than
+    psycopg_pool, whose bookkeeping costs more than a lookup (bench/README.md). A slot is freed on
     every exit path, cancellation included, so a failure never strands a waiting request; a wait
     longer than ``ACQUIRE_TIMEOUT`` fails like SQLAlchemy's pool does. A connection that fails is
     closed, not returned; one found stale (the server restarted) is retried on the next.
