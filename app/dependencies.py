@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -143,7 +144,11 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def _query_names(dependant: Dependant) -> Iterator[str]:
     for param in dependant.query_params:
-        yield param.alias
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):  # a query parameter model
+            yield from (field.alias or name for name, field in model.model_fields.items())
+        else:
+            yield param.alias
     for sub in dependant.dependencies:
         yield from _query_names(sub)
 

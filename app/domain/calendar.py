@@ -36,6 +36,7 @@ DEFAULT_COUNTRY = "CN"
 DEFAULT_RESPONSE_WORKING_DAYS = 3
 
 _WEEKEND = frozenset({5, 6})  # Saturday, Sunday: the weekend when no country is configured.
+_SPAN_CACHE = 4096
 _ONE_DAY = timedelta(days=1)
 
 
@@ -61,6 +62,9 @@ class WorkingCalendar:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _spans: dict[tuple[date, date], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         if self.country is not None:
@@ -153,10 +157,20 @@ class WorkingCalendar:
         """
         if _require_aware(now, "now") > _require_aware(respond_by, "respond_by"):
             return 0
-        day, last, count = self.local_date(now), self.local_date(respond_by), 0
-        while day <= last:
-            count += self.is_working_day(day)
-            day += _ONE_DAY
+        return self.working_days_between(self.local_date(now), self.local_date(respond_by))
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """Working days from ``first`` up to and including ``last`` (0 when ``last`` is earlier)."""
+        # A list shows many cases due on the same few days: count each span of days once.
+        count = self._spans.get((first, last))
+        if count is None:
+            count, day = 0, first
+            while day <= last:
+                count += self.is_working_day(day)
+                day += _ONE_DAY
+            if len(self._spans) > _SPAN_CACHE:
+                self._spans.clear()
+            self._spans[first, last] = count
         return count
 
 

@@ -40,6 +40,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:  # noqa: ARG002 (SQLAlchemy signature)
+        # One function per value instead of the impl's parser wrapped in process_result_value: lists
+        # read seven timestamps a row. SQLite keeps SQLAlchemy's "YYYY-MM-DD HH:MM:SS.ffffff" text.
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_text(value: str | None) -> datetime | None:
+                return None if value is None else parse(value).replace(tzinfo=UTC)
+
+            return from_text
+
+        def to_utc(value: datetime | None) -> datetime | None:
+            if value is None or value.tzinfo is UTC:
+                return value
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+        return to_utc
+
 
 def _has_nul(value: object) -> bool:
     # Free-form objects are left to the model that validates them (bulk notices one by one, so one

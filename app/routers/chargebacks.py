@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
 from app.core.config import Settings
@@ -156,36 +156,38 @@ def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int,
         return BulkItemResult(index=index, status=body["status"], problem=body)
 
 
+class CaseQuery(BaseModel):
+    """The list's filters, validated as one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: CaseStatus | None = None
+    reason_category: ReasonCategory | None = None
+    order_id: str | None = Field(default=None, max_length=40)
+    respond_by_before: AwareTimestamp | None = None
+    updated_since: AwareTimestamp | None = Field(
+        default=None,
+        description="Only cases changed at or after this instant, oldest change first, for gap-free "
+        "reconciling: keep the last `updated_at` you saw and pass it next time. A change is listed "
+        "once it is 5 s old (`RECONCILE_LAG_SECONDS`), when no older change can still commit.",
+    )
+    seller_id: str | None = Field(default=None, max_length=40, description="Platform key only.")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH))
-async def list_chargebacks(
-    caller: SellerOrPlatform,
-    db: DbDep,
-    status: CaseStatus | None = None,
-    reason_category: ReasonCategory | None = None,
-    order_id: Annotated[str | None, Query(max_length=40)] = None,
-    respond_by_before: AwareTimestamp | None = None,
-    updated_since: Annotated[
-        AwareTimestamp | None,
-        Query(
-            description="Only cases changed at or after this instant, oldest change first, for gap-free "
-            "reconciling: keep the last `updated_at` you saw and pass it next time. A change is listed "
-            "once it is 5 s old (`RECONCILE_LAG_SECONDS`), when no older change can still commit."
-        ),
-    ] = None,
-    seller_id: Annotated[str | None, Query(max_length=40, description="Platform key only.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
+async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Annotated[CaseQuery, Query()]) -> Response:
     """List chargebacks, newest first."""
     f = reads.CaseFilter(
-        seller_id=seller_id,
-        status=status,
-        reason_category=reason_category.value if reason_category else None,
-        order_id=order_id,
-        respond_by_before=respond_by_before,
-        updated_since=updated_since,
+        seller_id=q.seller_id,
+        status=q.status,
+        reason_category=q.reason_category.value if q.reason_category else None,
+        order_id=q.order_id,
+        respond_by_before=q.respond_by_before,
+        updated_since=q.updated_since,
     )
-    return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, limit, cursor))
+    return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))
 
 
 @router.get(

@@ -146,7 +146,8 @@ async def chargebacks(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor(last.updated_at if f.updated_since else last.created_at, last.id)
-    return views.page([views.chargeback(r, settings, now) for r in rows], next_cursor)
+    clock = views.CaseClock(settings, now)
+    return views.page([views.chargeback_at(r, clock) for r in rows], next_cursor)
 
 
 # A case always has its ``chargeback.created`` event: no rows means no such case for this caller.

@@ -31,9 +31,23 @@ def json_text(data: Any) -> str:
 Row = Any  # a record of the loop reader or an ORM object: the table's columns as attributes
 
 
+class CaseClock:
+    """What every case of one response is judged against: the instant, and its local date."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings, self.calendar, self.now = settings, settings.calendar, now
+        self.today = self.calendar.local_date(now)
+
+
 def chargeback(case: Row, settings: Settings, now: datetime) -> dict[str, Any]:
-    calendar = settings.calendar
-    status = cs.effective_status(cs.CaseStatus(case.status), case.respond_by, now)
+    return chargeback_at(case, CaseClock(settings, now))
+
+
+def chargeback_at(case: Row, clock: CaseClock) -> dict[str, Any]:
+    due = case.respond_by
+    due_local = due.astimezone(clock.calendar.timezone)
+    status = cs.effective_status(cs.CaseStatus(case.status), due, clock.now)
+    open_ = status in cs.OPEN_STATUSES and clock.now <= due
     return {
         "id": case.id,
         "order_id": case.order_id,
@@ -47,11 +61,11 @@ def chargeback(case: Row, settings: Settings, now: datetime) -> dict[str, Any]:
         "bank_reference": case.bank_reference,
         "status": status.value,
         "received_at": case.received_at,
-        "respond_by": case.respond_by,
-        "respond_by_local": calendar.to_local(case.respond_by).isoformat(),
-        "business_timezone": settings.business_timezone,
-        "working_days_left": calendar.working_days_left(now, case.respond_by)
-        if status in cs.OPEN_STATUSES
+        "respond_by": due,
+        "respond_by_local": due_local.isoformat(),
+        "business_timezone": clock.settings.business_timezone,
+        "working_days_left": clock.calendar.working_days_between(clock.today, due_local.date())
+        if open_
         else 0,
         "provider_due_at": case.provider_due_at,
         "appeal_id": case.appeal_id,

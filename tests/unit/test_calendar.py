@@ -413,3 +413,29 @@ def test_concurrent_lookups_match_serial_results() -> None:
         results = list(pool.map(shared.is_working_day, days * 4))
 
     assert results == expected * 4
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        (date(2026, 12, 1), date(2026, 12, 4), 4),
+        (date(2026, 12, 5), date(2026, 12, 6), 0),  # a weekend
+        (date(2026, 12, 4), date(2026, 12, 1), 0),  # last before first
+        (date(2026, 12, 1), date(2026, 12, 1), 1),
+    ],
+)
+def test_working_days_between_counts_each_day_once_and_remembers_it(
+    first: date, last: date, expected: int
+) -> None:
+    cal = build_calendar(DEFAULT_TIMEZONE, "CN")
+    assert cal.working_days_between(first, last) == expected
+    assert cal.working_days_between(first, last) == expected  # the remembered answer is the same
+
+
+def test_working_days_between_agrees_day_by_day_across_the_national_day_week() -> None:
+    cal = build_calendar(DEFAULT_TIMEZONE, "CN")
+    first = date(2026, 9, 20)
+    for span in range(30):
+        last = first + timedelta(days=span)
+        brute = sum(cal.is_working_day(first + timedelta(days=i)) for i in range(span + 1))
+        assert cal.working_days_between(first, last) == brute
