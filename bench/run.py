@@ -1,9 +1,10 @@
 """Benchmarks as ratios to a bare FastAPI endpoint measured in the same run (see bench/README.md).
 
-For each database: seed 120,000 cases, then with one uvicorn worker pinned to CPU 0 and wrk pinned
-to CPU 1 (32 connections, 10 s after a 2 s warm-up, each case twice) measure: the bare FastAPI
-``async def`` endpoint, GET a chargeback by id, the filtered list (page 1 and page 1,000) and
-notice ingestion. Prints a markdown table and appends JSON lines to bench/results/results.jsonl.
+For each database: seed it (120,000 cases on SQLite, 1,000,000 on PostgreSQL), then with one uvicorn
+worker pinned to CPU 0 and wrk pinned to CPU 1 (32 connections, 10 s after a 2 s warm-up, each case
+twice) measure: the bare FastAPI ``async def`` endpoint, GET a chargeback by id, the list unfiltered
+and with each filter at page 1 and page 1,000, and notice ingestion. Prints markdown tables and
+appends JSON lines to bench/results/results.jsonl.
 """
 
 from __future__ import annotations
@@ -26,19 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "lua"
 PY = sys.executable
-UVICORN = [
-    PY,
-    "-m",
-    "uvicorn",
-    "--loop",
-    "uvloop",
-    "--http",
-    "httptools",
-    "--no-access-log",
-    "--port",
-    "8765",
-]
-BASE = "http://127.0.0.1:8765"
+UVICORN = [PY, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 BULK = 50  # notices per bulk request
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -64,9 +53,9 @@ def wrk(url: str, lua: str | None, args: list[str], seconds: int, clients: int =
     }
 
 
-def serve(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def serve(target: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        ["taskset", "-c", "0", *UVICORN, target],
+        ["taskset", "-c", "0", *UVICORN, "--port", str(port), target],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -75,7 +64,7 @@ def serve(target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", 8765), 0.5).close()
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
             return proc
         except OSError:
             time.sleep(0.2)
@@ -88,7 +77,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(15)
 
 
-def fresh_database(backend: str) -> str:
+def fresh_database(backend: str, name: str) -> str:
     if backend == "sqlite":
         path = OUT / "bench.db"
         for suffix in ("", "-wal", "-shm"):
@@ -96,10 +85,10 @@ def fresh_database(backend: str) -> str:
         return f"sqlite:///{path}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "cbd_bench" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "cbd_bench"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/cbd_bench"
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 def measure(
@@ -111,6 +100,7 @@ def measure(
     a: argparse.Namespace,
     rows: list[dict[str, object]],
     clients: int = 32,
+    **extra: object,
 ) -> None:
     wrk(url, lua, args, 2, clients)
     for rep in (1, 2):
@@ -120,18 +110,31 @@ def measure(
             "case": name,
             "rep": rep,
             **r,
+            **extra,
             "ts": time.strftime("%FT%T"),
         }
         rows.append(row)
         print(
-            f"{backend:>10} {name:<22} rep{rep} {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  "
+            f"{backend:>10} {name:<36} rep{rep} {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  "
             f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['errors']}",
             flush=True,
         )
 
 
+LABELS = {
+    "all": "list",
+    "status": "list status",
+    "reason_category": "list reason_category",
+    "order_id": "list order_id",
+    "respond_by_before": "list respond_by_before",
+    "updated_since": "list updated_since",
+}
+PAGES = ("page 1", "page 1,000")
+
+
 def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object]]) -> None:
-    url = fresh_database(backend)
+    url = fresh_database(backend, a.pg_database)
+    cases = a.sqlite_cases if backend == "sqlite" else a.pg_cases
     env = {"DATABASE_URL": url}
     subprocess.run(
         [PY, "-m", "app.cli", "migrate"],
@@ -141,27 +144,14 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
         stderr=subprocess.DEVNULL,
     )
     data = OUT / backend
-    subprocess.run(
-        [
-            PY,
-            "bench/seed.py",
-            "--database-url",
-            url,
-            "--cases",
-            str(a.cases),
-            "--sellers",
-            "2",
-            "--out",
-            str(data),
-        ],
-        cwd=ROOT,
-        check=True,
-    )
+    seed = [PY, "bench/seed.py", "--database-url", url, "--cases", str(cases), "--out", str(data)]
+    subprocess.run(seed, cwd=ROOT, check=True)
     seeded = dict(line.split("=", 1) for line in (data / "env").read_text().split())
+    base = f"http://127.0.0.1:{a.port}"
 
-    ceiling = serve("bench.ceiling:app", {})
+    ceiling = serve("bench.ceiling:app", {}, a.port)
     try:
-        measure("bare FastAPI async", backend, f"{BASE}/async", None, [], a, rows)
+        measure("bare FastAPI async", backend, f"{base}/async", None, [], a, rows)
     finally:
         stop(ceiling)
 
@@ -173,27 +163,36 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
         "DISPATCH_IN_PROCESS": "false",
         "LOG_LEVEL": "WARNING",
     }
-    server = serve("app.main:app", app_env)
+    server = serve("app.main:app", app_env, a.port)
     key = seeded["SELLER_KEY"]
     try:
         measure(
             "GET chargeback by id",
             backend,
-            f"{BASE}/v1/chargebacks/",
+            f"{base}/v1/chargebacks/",
             "get_ids.lua",
             ["/v1/chargebacks/", str(data / "ids.txt"), key],
             a,
             rows,
         )
-        filtered = f"{BASE}/v1/chargebacks?status=needs_response&reason_category=not_received&limit=50"
-        measure("list filtered, page 1", backend, filtered, "get_auth.lua", [key], a, rows)
-        measure("list page 1", backend, f"{BASE}/v1/chargebacks?limit=50", "get_auth.lua", [key], a, rows)
-        deep = f"{BASE}/v1/chargebacks?limit=50&cursor={seeded['DEEP_CURSOR']}"
-        measure("list page 1,000", backend, deep, "get_auth.lua", [key], a, rows)
+        for name in seeded["LISTS"].split(","):
+            query = seeded[f"QUERY_{name}"]
+            page_1 = f"{base}/v1/chargebacks?{query + '&' if query else ''}limit=50"
+            deep = seeded[f"DEEP_{name}"]
+            length = int(seeded[f"ROWS_{name}"])
+            label = LABELS.get(name, f"list {name}")
+            measure(f"{label}, {PAGES[0]}", backend, page_1, "get_auth.lua", [key], a, rows, list_rows=length)
+            if deep == "-":
+                print(f"{backend:>10} {label}, {PAGES[1]}: skipped, the list has {length} rows", flush=True)
+                continue
+            url_deep = f"{page_1}&cursor={deep}"
+            measure(
+                f"{label}, {PAGES[1]}", backend, url_deep, "get_auth.lua", [key], a, rows, list_rows=length
+            )
         measure(
             "POST notice",
             backend,
-            f"{BASE}/v1/chargebacks",
+            f"{base}/v1/chargebacks",
             "post_notice.lua",
             [str(data / "orders.txt"), platform_key],
             a,
@@ -203,7 +202,7 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
         measure(
             f"POST bulk of {BULK}",
             backend,
-            f"{BASE}/v1/chargebacks/bulk",
+            f"{base}/v1/chargebacks/bulk",
             "post_bulk.lua",
             [str(data / "orders.txt"), platform_key, str(BULK)],
             a,
@@ -214,16 +213,21 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
         stop(server)
 
 
-def table(rows: list[dict[str, object]]) -> str:
-    lines = [
-        "| database | case | req/s (best of 2) | p99 ms | ratio to bare FastAPI | notices/s |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+def best_of(rows: list[dict[str, object]]) -> dict[tuple[str, str], dict[str, object]]:
     best: dict[tuple[str, str], dict[str, object]] = {}
     for r in rows:
         k = (str(r["backend"]), str(r["case"]))
         if k not in best or float(r["rps"]) > float(best[k]["rps"]):  # type: ignore[arg-type]
             best[k] = r
+    return best
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| database | case | req/s (best of 2) | p99 ms | ratio to bare FastAPI | notices/s |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    best = best_of(rows)
     for (backend, case), r in best.items():
         ceiling = float(best[(backend, "bare FastAPI async")]["rps"])  # type: ignore[arg-type]
         ratio = float(r["rps"]) / ceiling  # type: ignore[arg-type]
@@ -233,11 +237,37 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def depth_table(rows: list[dict[str, object]]) -> str:
+    """Each list's page 1,000 against its page 1: the aim is within 20 % of each other."""
+    lines = [
+        "| database | list | rows | page 1 req/s | page 1,000 req/s | page 1,000 / page 1 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    best = best_of(rows)
+    for (backend, case), r in best.items():
+        if not case.endswith(f", {PAGES[0]}"):
+            continue
+        label = case.removesuffix(f", {PAGES[0]}")
+        deep = best.get((backend, f"{label}, {PAGES[1]}"))
+        first = float(r["rps"])  # type: ignore[arg-type]
+        if deep is None:
+            lines.append(f"| {backend} | {label} | {r['list_rows']} | {first:.0f} | n/a | n/a |")
+            continue
+        second = float(deep["rps"])  # type: ignore[arg-type]
+        lines.append(
+            f"| {backend} | {label} | {r['list_rows']} | {first:.0f} | {second:.0f} | {second / first:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--cases", type=int, default=120_000)
+    ap.add_argument("--sqlite-cases", type=int, default=120_000)
+    ap.add_argument("--pg-cases", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    ap.add_argument("--pg-database", default="cbd_bench", help="dropped and created afresh")
+    ap.add_argument("--port", type=int, default=8765)
     a = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         raise SystemExit("needs wrk and taskset (apt-get install wrk util-linux)")
@@ -249,6 +279,8 @@ def main() -> None:
         for r in rows:
             f.write(json.dumps(r) + "\n")
     print(table(rows))
+    print()
+    print(depth_table(rows))
 
 
 if __name__ == "__main__":
