@@ -137,6 +137,10 @@ async def chargebacks(
     }
     if cursor:
         params["at"], params["last"] = decode_cursor(cursor)
+        if f.updated_since is not None:
+            # The page starts at the later of the two bounds: the index is entered there, not at
+            # ``since`` with every row up to the cursor skipped one by one.
+            params["since"] = max(f.updated_since, params["at"])
     query = _case_list_for(f, after=bool(cursor))
     if caller.kind == "platform" and f.seller_id is not None:
         caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
