@@ -12,6 +12,35 @@ from app.core.ids import new_id
 from app.models.outbox import OutboxMessage
 
 
+def row(
+    *,
+    channel: str,
+    recipient: str,
+    body: str,
+    now: datetime,
+    subject: str | None = None,
+    headers: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    """One message to queue as a row: what ``enqueue`` adds, for a Core insert instead."""
+    return {
+        "id": new_id("obx"),
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "headers": headers or {},
+        "dedupe_key": dedupe_key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "locked_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def enqueue(
     session: Session,
     *,
@@ -31,15 +60,15 @@ def enqueue(
         if exists is not None:
             return None
     message = OutboxMessage(
-        id=new_id("obx"),
-        channel=channel,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-        headers=headers or {},
-        dedupe_key=dedupe_key,
-        next_attempt_at=now,
-        created_at=now,
+        **row(
+            channel=channel,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            headers=headers,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
     )
     session.add(message)
     return message
