@@ -1,10 +1,12 @@
-"""CPU per notice, in process: the ASGI app driven by httpx on a seeded database, no server, no wrk.
+"""CPU per notice, in process: the ASGI app called directly on a seeded database, no server, no wrk.
 
 For each database: a fresh migrated database, one seller, orders with room for every notice; then the
-app (``create_app``, lifespan off, so no dispatcher) is driven through ``httpx.AsyncClient`` with an
-``ASGITransport``, one request at a time, and the process CPU (``time.process_time()``: the event loop,
-the handler's worker thread and the driver together) is divided by the notices written:
+app (``create_app``, lifespan off, so no dispatcher) is called as an ASGI application, one request at
+a time, by a bare driver (an HTTP client library's own work, e.g. httpx's ``ASGITransport``, would
+count too), and the process CPU (``time.process_time()``: the event loop, the handler's worker
+thread and the driver together) is divided by the notices written:
 
+- ``floor``: ``GET /healthz``, per request: what any request costs here, the notice's work aside;
 - ``single``: ``POST /v1/chargebacks``, one notice per request;
 - ``single+key``: the same with an ``Idempotency-Key`` (reserve, then complete in the notice's commit);
 - ``bulk``: ``POST /v1/chargebacks/bulk`` with ``--bulk`` notices per request;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import os
 import statistics
@@ -35,7 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -53,7 +55,7 @@ from app.services import chargebacks
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PLATFORM_KEY = "pk_bench_cpu_0123456789abcdef0123456789"
 HEADERS = {"Authorization": f"Bearer {PLATFORM_KEY}"}
-CASES = ("single", "single+key", "bulk", "bulk+keys", "service")
+CASES = ("floor", "single", "single+key", "bulk", "bulk+keys", "service")
 _refs = itertools.count()
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -190,28 +192,84 @@ def notice(orders: list[str], key: bool = False) -> dict[str, Any]:
 Run = Callable[[int], None]  # write this many notices
 
 
+class Driver:
+    """A bare ASGI client: a request goes straight into the app, with no HTTP client's work to count."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        raw = b"" if body is None else json.dumps(body).encode()
+        sent = {**HEADERS, **(headers or {}), "content-type": "application/json"}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in sent.items()]
+            + [(b"content-length", str(len(raw)).encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("bench", 80),
+        }
+        done = asyncio.Event()
+        messages = [{"type": "http.request", "body": raw, "more_body": False}]
+        status, chunks = 0, []
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    done.set()
+
+        await self.app(scope, receive, send)
+        return status, json.loads(b"".join(chunks))
+
+
 @contextmanager
 def http_runner(app: Any, case: str, orders: list[str], bulk: int) -> Iterator[Run]:
     loop = asyncio.new_event_loop()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+    client = Driver(app)
+
+    async def floor(n: int) -> None:
+        for _ in range(n):
+            status, body = await client.request("GET", "/healthz")
+            assert status == 200, body
 
     async def singles(n: int, key: bool) -> None:
         for _ in range(n):
             body = notice(orders)
-            headers = HEADERS | ({"Idempotency-Key": body["bank_reference"]} if key else {})
-            r = await client.post("/v1/chargebacks", json=body, headers=headers)
-            assert r.status_code == 201, r.text
+            headers = {"Idempotency-Key": body["bank_reference"]} if key else {}
+            status, answer = await client.request("POST", "/v1/chargebacks", body, headers)
+            assert status == 201, answer
 
     async def bulks(n: int, key: bool) -> None:
         for start in range(0, n, bulk):
             items = [notice(orders, key) for _ in range(min(bulk, n - start))]
-            r = await client.post("/v1/chargebacks/bulk", json={"notices": items}, headers=HEADERS)
-            assert r.status_code == 200, r.text
-            bad = [i for i in r.json()["results"] if i["status"] != 201]
+            status, answer = await client.request("POST", "/v1/chargebacks/bulk", {"notices": items})
+            assert status == 200, answer
+            bad = [i for i in answer["results"] if i["status"] != 201]
             assert not bad, bad[:3]
 
     def run(n: int) -> None:
-        if case.startswith("single"):
+        if case == "floor":
+            loop.run_until_complete(floor(n))
+        elif case.startswith("single"):
             loop.run_until_complete(singles(n, case.endswith("+key")))
         else:
             loop.run_until_complete(bulks(n, case.endswith("+keys")))
@@ -219,7 +277,6 @@ def http_runner(app: Any, case: str, orders: list[str], bulk: int) -> Iterator[R
     try:
         yield run
     finally:
-        loop.run_until_complete(client.aclose())
         loop.close()
 
 
