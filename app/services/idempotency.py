@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -34,6 +35,17 @@ class Replay:
     body: str
 
 
+_RECORDS = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_THIS_KEY = (_RECORDS.c.caller_id == bindparam("caller"), _RECORDS.c.key == bindparam("idem_key"))
+# Built once: completing a key is part of every keyed notice.
+_COMPLETE = (
+    update(_RECORDS)
+    .where(*_THIS_KEY)
+    .values(state="done", response_status=bindparam("status"), response_body=bindparam("body"))
+)
+_DISCARD = delete(_RECORDS).where(*_THIS_KEY, _RECORDS.c.state == "in_progress")
+
+
 @dataclass(frozen=True, slots=True)
 class Reservation:
     caller_id: str
@@ -41,14 +53,17 @@ class Reservation:
 
     def complete(self, session: Session, status: int, body: str) -> None:
         """Store the response in the use case's transaction (call just before its commit)."""
-        session.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.caller_id == self.caller_id,  # type: ignore[arg-type]
-                IdempotencyRecord.key == self.key,  # type: ignore[arg-type]
-            )
-            .values(state="done", response_status=status, response_body=body)
-        )
+        complete_many(session, [(self, status, body)])
+
+    def discard(self, session: Session) -> None:
+        """Free the key in the use case's transaction (a bulk item that failed while others commit)."""
+        session.connection().execute(_DISCARD, {"caller": self.caller_id, "idem_key": self.key})
+
+
+def complete_many(session: Session, responses: Sequence[tuple[Reservation, int, str]]) -> None:
+    """``Reservation.complete`` for several keys at once."""
+    params = [{"caller": r.caller_id, "idem_key": r.key, "status": st, "body": b} for r, st, b in responses]
+    session.connection().execute(_COMPLETE, params)
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -140,13 +155,7 @@ def release(session: Session, reservation: Reservation) -> None:
     """Free a key whose use case failed, so the client may retry with it."""
     session.rollback()
     begin_write(session)
-    session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.caller_id == reservation.caller_id,  # type: ignore[arg-type]
-            IdempotencyRecord.key == reservation.key,  # type: ignore[arg-type]
-            IdempotencyRecord.state == "in_progress",  # type: ignore[arg-type]
-        )
-    )
+    reservation.discard(session)
     session.commit()
 
 
