@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
-from app.domain.errors import FieldProblem, IdempotencyInProgress, IdempotencyKeyReused, InvalidInput
+from app.domain.errors import (
+    DomainError,
+    FieldProblem,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidInput,
+)
+from app.models.base import UTCDateTime
 from app.models.idempotency import IdempotencyRecord
 
 KEEP_FOR = timedelta(hours=24)
@@ -87,49 +94,108 @@ def reserve(session: Session, caller_id: str, key: str, fp: str) -> Reservation 
     error, a crash, the database going away) leaves the key free for the client's retry. A
     concurrent duplicate waits on the key's row until the first attempt ends, then replays it.
     """
-    check_key(key)
-    begin_write(session)
-    for _ in range(2):
-        now = utcnow()
-        existing = session.get(IdempotencyRecord, (caller_id, key), populate_existing=True)
-        if existing is not None and existing.expires_at > now:
-            return _answer(session, existing, fp, now)
-        if existing is not None:
-            session.delete(existing)
-            session.flush()
-        session.add(
-            IdempotencyRecord(
-                caller_id=caller_id,
-                key=key,
-                fingerprint=fp,
-                state="in_progress",
-                created_at=now,
-                expires_at=now + KEEP_FOR,
-            )
-        )
+    [outcome] = reserve_many(session, caller_id, [(key, fp)])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+_FIND = select(_RECORDS).where(
+    _RECORDS.c.caller_id == bindparam("caller"), _RECORDS.c.key.in_(bindparam("keys", expanding=True))
+)
+_DELETE_EXPIRED = delete(_RECORDS).where(
+    _RECORDS.c.caller_id == bindparam("caller"),
+    _RECORDS.c.key.in_(bindparam("keys", expanding=True)),
+    _RECORDS.c.expires_at <= bindparam("now", type_=UTCDateTime()),
+)
+_INSERT = insert(_RECORDS)
+# Compare and set: of two requests taking over one abandoned key, one changes the row.
+_TAKE_OVER = (
+    update(_RECORDS)
+    .where(*_THIS_KEY, _RECORDS.c.state == "in_progress", _RECORDS.c.created_at == bindparam("seen"))
+    .values(created_at=bindparam("now", type_=UTCDateTime()))
+)
+
+
+def _busy() -> IdempotencyInProgress:
+    return IdempotencyInProgress("A request with this Idempotency-Key is being processed; retry later.")
+
+
+def reserve_many(
+    session: Session, caller_id: str, requests: Sequence[tuple[str, str]]
+) -> list[Reservation | Replay | DomainError]:
+    """``reserve`` for several different keys (key, fingerprint), first thing in the use case's
+    transaction: per key, in order, its reservation, the response to replay, or the key's error."""
+    outcomes: dict[str, Reservation | Replay | DomainError] = {}
+    wanted: list[tuple[str, str]] = []
+    for key, fp in requests:
         try:
-            session.flush()  # PostgreSQL: a concurrent duplicate waits here for the first to end
+            wanted.append((check_key(key), fp))
+        except DomainError as exc:
+            outcomes[key] = exc
+    # Inserted in key order, so two requests sharing keys never wait for each other in a cycle.
+    wanted.sort()
+    for _ in range(2):
+        if not wanted:
+            break
+        begin_write(session)
+        now = utcnow()
+        conn = session.connection()
+        keys = [key for key, _ in wanted]
+        found = {record.key: record for record in conn.execute(_FIND, {"caller": caller_id, "keys": keys})}
+        expired = [key for key, record in found.items() if record.expires_at <= now]
+        if expired:  # a new request now
+            conn.execute(_DELETE_EXPIRED, {"caller": caller_id, "keys": expired, "now": now})
+            for key in expired:
+                del found[key]
+        new = []
+        for key, fp in wanted:
+            record = found.get(key)
+            if record is None:
+                new.append(_new_record(caller_id, key, fp, now))
+                outcomes[key] = Reservation(caller_id, key)
+            else:
+                outcomes[key] = _answer(conn, record, fp, now)
+        try:
+            if new:
+                conn.execute(_INSERT, new)  # PostgreSQL: a concurrent duplicate waits here for the first
         except IntegrityError:
-            session.rollback()  # the first attempt committed: answer with what it stored
-            begin_write(session)
+            session.rollback()  # one of the keys was taken meanwhile: look again at what it stored
             continue
-        return Reservation(caller_id, key)
-    raise IdempotencyInProgress("A request with this Idempotency-Key is being processed; retry later.")
+        return [outcomes[key] for key, _ in requests]
+    for key, _ in wanted:
+        outcomes[key] = _busy()
+    return [outcomes[key] for key, _ in requests]
 
 
-def _answer(session: Session, existing: IdempotencyRecord, fp: str, now: datetime) -> Reservation | Replay:
-    if existing.fingerprint != fp:
-        raise IdempotencyKeyReused(
+def _new_record(caller_id: str, key: str, fp: str, now: datetime) -> dict[str, Any]:
+    return {
+        "caller_id": caller_id,
+        "key": key,
+        "fingerprint": fp,
+        "state": "in_progress",
+        "response_status": None,
+        "response_body": None,
+        "created_at": now,
+        "expires_at": now + KEEP_FOR,
+    }
+
+
+def _answer(conn: Connection, record: Any, fp: str, now: datetime) -> Reservation | Replay | DomainError:
+    if record.fingerprint != fp:
+        return IdempotencyKeyReused(
             "This Idempotency-Key was used with a different request; use a new key for a new request."
         )
-    if existing.state == "done" and existing.response_status is not None:
-        return Replay(existing.response_status, existing.response_body or "")
+    if record.state == "done" and record.response_status is not None:
+        return Replay(record.response_status, record.response_body or "")
     # Only a bulk request keeps a key in progress across its own commits (``reserve_committed``).
-    if existing.created_at + LEASE > now:
-        raise IdempotencyInProgress("A request with this Idempotency-Key is being processed; retry later.")
-    existing.created_at = now  # abandoned by a crashed process: take it over
-    session.flush()
-    return Reservation(existing.caller_id, existing.key)
+    if record.created_at + LEASE > now:
+        return _busy()
+    # Abandoned by a crashed process: take it over, unless another request just did.
+    params = {"caller": record.caller_id, "idem_key": record.key, "seen": record.created_at, "now": now}
+    if conn.execute(_TAKE_OVER, params).rowcount != 1:
+        return _busy()
+    return Reservation(record.caller_id, record.key)
 
 
 def reserve_committed(session: Session, caller_id: str, key: str, fp: str) -> Reservation | Replay:

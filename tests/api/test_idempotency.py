@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,9 @@ from httpx2 import Response
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.domain.errors import IdempotencyKeyReused
+from app.core.clock import utcnow
+from app.core.config import Settings
+from app.domain.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidInput
 from app.models import Chargeback, IdempotencyRecord, Order, Seller
 from app.services import idempotency
 from tests.api.conftest import PLATFORM, World, assert_problem, make_seller, notice
@@ -323,3 +325,99 @@ def test_empty_idempotency_key_is_422_validation_error(client: TestClient, app: 
     r = client.post("/v1/sellers", json=SELLER_BODY, headers=_with_key(""))
     assert_problem(r, 422, "validation_error")
     assert _count(app, Seller) == 0
+
+
+# Several keys at once (a chunk of a bulk request) -----------------------------------------
+
+
+def _record(key: str, fp: str, state: str, created_at: datetime) -> IdempotencyRecord:
+    done = state == "done"
+    return IdempotencyRecord(
+        caller_id="platform",
+        key=key,
+        fingerprint=fp,
+        state=state,
+        response_status=201 if done else None,
+        response_body=f'{{"key": "{key}"}}' if done else None,
+        created_at=created_at,
+        expires_at=created_at + idempotency.KEEP_FOR,
+    )
+
+
+def test_reserving_several_keys_answers_each_as_a_single_request_would(app: FastAPI) -> None:
+    fp, other = (idempotency.fingerprint("POST", "/v1/chargebacks", {"n": n}) for n in (1, 2))
+    now = utcnow()
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        session.add_all(
+            [
+                _record("done", fp, "done", now),
+                _record("done-elsewhere", other, "done", now),
+                _record("busy", fp, "in_progress", now),  # a bulk request's own key, held across commits
+                _record("abandoned", fp, "in_progress", now - idempotency.LEASE - timedelta(seconds=1)),
+                _record("expired", other, "done", now - idempotency.KEEP_FOR - timedelta(seconds=1)),
+            ]
+        )
+        session.commit()
+        keys = ["new", "done", "done-elsewhere", "busy", "abandoned", "expired", "bad\x01"]
+
+        with time_machine.travel(now, tick=False):
+            outcomes = idempotency.reserve_many(session, "platform", [(k, fp) for k in keys])
+            session.commit()
+
+        new, done, elsewhere, busy, abandoned, expired, bad = outcomes
+        assert new == idempotency.Reservation("platform", "new")
+        assert done == idempotency.Replay(201, '{"key": "done"}')
+        assert isinstance(elsewhere, IdempotencyKeyReused)
+        assert isinstance(busy, IdempotencyInProgress)
+        assert abandoned == idempotency.Reservation("platform", "abandoned")  # its holder's lease ran out
+        assert expired == idempotency.Reservation("platform", "expired")  # a new request now
+        assert isinstance(bad, InvalidInput)
+        records = session.scalars(select(IdempotencyRecord))
+        stored = {r.key: (r.state, r.fingerprint, r.created_at) for r in records}
+        assert stored == {
+            "new": ("in_progress", fp, now),
+            "done": ("done", fp, now),
+            "done-elsewhere": ("done", other, now),
+            "busy": ("in_progress", fp, now),
+            "abandoned": ("in_progress", fp, now),
+            "expired": ("in_progress", fp, now),
+        }
+
+
+def test_reserving_several_keys_one_of_which_another_request_just_stored_replays_it(
+    app: FastAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite writers queue whole transactions: no other writer can come in between")
+    fp = idempotency.fingerprint("POST", "/v1/chargebacks", {"n": 1})
+    record = idempotency._new_record
+    with Session(app.state.engine) as first, Session(app.state.engine) as second:
+
+        def new_record(caller_id: str, key: str, fp_: str, now: datetime) -> dict[str, Any]:
+            # Another request stores "b" after ``first`` looked the keys up, before it inserts them.
+            if key == "b" and not second.in_transaction():
+                second.add(_record("b", fp, "done", now))
+                second.commit()
+            return record(caller_id, key, fp_, now)
+
+        monkeypatch.setattr(idempotency, "_new_record", new_record)
+        a, b, c = idempotency.reserve_many(first, "platform", [("a", fp), ("b", fp), ("c", fp)])
+
+    assert (a, c) == (idempotency.Reservation("platform", "a"), idempotency.Reservation("platform", "c"))
+    assert b == idempotency.Replay(201, '{"key": "b"}')
+
+
+def test_abandoned_key_is_taken_over_once(app: FastAPI) -> None:
+    fp = idempotency.fingerprint("POST", "/v1/chargebacks", {"n": 1})
+    now = utcnow()
+    abandoned = _record("k", fp, "in_progress", now - idempotency.LEASE - timedelta(seconds=1))
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        session.add(abandoned)
+        session.commit()
+        # Two requests saw the abandoned row; the first takes it over and commits.
+        assert idempotency.reserve(session, "platform", "k", fp) == idempotency.Reservation("platform", "k")
+        session.commit()
+        # The second acts on what it saw: the row changed since, so the key is not its.
+        outcome = idempotency._answer(session.connection(), abandoned, fp, now)
+        assert isinstance(outcome, IdempotencyInProgress)
+        session.rollback()
