@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
@@ -44,22 +44,29 @@ def _apply_update(session: Session, order: Order, guard: Any, values: dict[str, 
     return True
 
 
+def can_freeze(amount: Any) -> ColumnElement[bool]:
+    """The guard of a freeze: ``amount`` (a value or a bound parameter) is neither frozen nor debited."""
+    available = col(Order.amount_minor) - col(Order.frozen_amount_minor) - col(Order.debited_amount_minor)
+    guard: ColumnElement[bool] = available >= amount
+    return guard
+
+
+def exceeds(available: int, currency: str, amount: int) -> AmountExceedsOrder:
+    """The refusal of a freeze over what is available."""
+    return AmountExceedsOrder(
+        f"The order has {available} {currency} minor units left that are not frozen or debited; "
+        f"the chargeback asks for {amount}."
+    )
+
+
 def freeze(session: Session, order: Order, amount: int, now: datetime) -> int:
     """Freeze ``amount`` of the order; returns the frozen amount before. Raises if it is not available."""
     before = order.frozen_amount_minor
-    ok = _apply_update(
-        session,
-        order,
-        col(Order.amount_minor) - col(Order.frozen_amount_minor) - col(Order.debited_amount_minor) >= amount,
-        {"frozen_amount_minor": col(Order.frozen_amount_minor) + amount},
-        now,
-    )
+    frozen = col(Order.frozen_amount_minor) + amount
+    ok = _apply_update(session, order, can_freeze(amount), {"frozen_amount_minor": frozen}, now)
     if not ok:
         available = order.amount_minor - order.frozen_amount_minor - order.debited_amount_minor
-        raise AmountExceedsOrder(
-            f"The order has {available} {order.currency} minor units left that are not frozen or debited; "
-            f"the chargeback asks for {amount}."
-        )
+        raise exceeds(available, order.currency, amount)
     return before
 
 
