@@ -6,9 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import Session
 
-from app.core.config import Settings
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
 from app.dependencies import (
     ApiRoute,
@@ -31,8 +29,7 @@ from app.models.chargeback import (
 )
 from app.models.common import AwareTimestamp
 from app.routers.support import create_once, json_body, json_response
-from app.security.credentials import Caller
-from app.services import chargebacks, idempotency, reads
+from app.services import chargebacks, idempotency, ingestion, reads
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
@@ -80,7 +77,7 @@ def create_chargeback(
         caller,
         idempotency_key,
         body,
-        lambda session, r: chargebacks.create(session, db.settings, caller, body, r),
+        lambda session, r: ingestion.create(session, db.settings, caller, body, r),
         location=LOCATION,
     )
 
@@ -111,9 +108,16 @@ def create_chargebacks_bulk(
                 )
             reservation = outcome
         try:
-            results = [_bulk_item(session, db.settings, caller, i, raw) for i, raw in enumerate(body.notices)]
-            result = BulkResult(results=results)
-            if reservation is not None:  # each item committed on its own: store the response after them
+            parsed = [_bulk_item(i, raw) for i, raw in enumerate(body.notices)]
+            items = [p for p in parsed if isinstance(p, ingestion.BulkItem)]
+            outcomes = iter(ingestion.create_many(session, db.settings, caller, items))
+            result = BulkResult(
+                results=[
+                    p if isinstance(p, BulkItemResult) else _bulk_result(i, next(outcomes))
+                    for i, p in enumerate(parsed)
+                ]
+            )
+            if reservation is not None:  # the notices committed in their own transactions: store it after
                 idempotency.finish(session, reservation, 200, json_body(result).decode())
         except BaseException:
             if reservation is not None:
@@ -122,7 +126,8 @@ def create_chargebacks_bulk(
     return json_response(result)
 
 
-def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int, raw: Any) -> BulkItemResult:
+def _bulk_item(index: int, raw: Any) -> ingestion.BulkItem | BulkItemResult:
+    """A notice of a bulk request, or the result of one that is not valid."""
     try:
         notice = BulkNotice.model_validate(raw)
     except ValidationError as exc:
@@ -134,26 +139,23 @@ def _bulk_item(session: Session, settings: Settings, caller: Caller, index: int,
             validation_errors(list(exc.errors())),
         )
         return BulkItemResult(index=index, status=422, problem=problem)
-    data = ChargebackCreate.model_validate(notice.model_dump(exclude={"idempotency_key"}, exclude_unset=True))
-    try:
-        if notice.idempotency_key is None:
-            return BulkItemResult(
-                index=index, status=201, chargeback=chargebacks.create(session, settings, caller, data)
-            )
-        fp = idempotency.fingerprint(
-            "POST", "/v1/chargebacks", data.model_dump(mode="json", exclude_unset=True)
-        )
-        outcome = idempotency.reserve(session, caller.principal_id, notice.idempotency_key, fp)
-        if isinstance(outcome, idempotency.Replay):
-            session.rollback()
-            replayed = ChargebackPublic.model_validate_json(outcome.body)
-            return BulkItemResult(index=index, status=200, chargeback=replayed)
-        created = chargebacks.create(session, settings, caller, data, outcome)
-        return BulkItemResult(index=index, status=201, chargeback=created)
-    except e.DomainError as exc:
-        session.rollback()
-        body = domain_problem_body(exc)
-        return BulkItemResult(index=index, status=body["status"], problem=body)
+    if notice.idempotency_key is None:
+        return ingestion.BulkItem(notice)
+    # Fingerprinted as the same notice sent alone, so either replays the other.
+    data = notice.model_dump(mode="json", exclude={"idempotency_key"}, exclude_unset=True)
+    return ingestion.BulkItem(
+        notice, notice.idempotency_key, idempotency.fingerprint("POST", "/v1/chargebacks", data)
+    )
+
+
+def _bulk_result(index: int, outcome: ingestion.Outcome) -> BulkItemResult:
+    if isinstance(outcome, ChargebackPublic):
+        return BulkItemResult(index=index, status=201, chargeback=outcome)
+    if isinstance(outcome, idempotency.Replay):
+        replayed = ChargebackPublic.model_validate_json(outcome.body)
+        return BulkItemResult(index=index, status=200, chargeback=replayed)
+    problem = domain_problem_body(outcome)
+    return BulkItemResult(index=index, status=problem["status"], problem=problem)
 
 
 class CaseQuery(BaseModel):

@@ -1,4 +1,4 @@
-"""Chargeback use cases: notice ingestion, reading, ruling, acceptance, expiry and reminders."""
+"""Chargeback use cases: ruling, acceptance, expiry and reminders (notices: ``ingestion``)."""
 
 from __future__ import annotations
 
@@ -6,150 +6,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import rfc3339, utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
-from app.core.ids import new_id
 from app.domain import case_states as cs
 from app.domain.errors import (
-    DuplicateChargeback,
-    FieldProblem,
-    InvalidInput,
     NotFound,
     PreconditionFailed,
 )
-from app.domain.reasons import classify
-from app.models.chargeback import Chargeback, ChargebackCreate, ChargebackPublic, RulingCreate
+from app.models.chargeback import Chargeback, ChargebackPublic, RulingCreate
 from app.models.order import Order
 from app.models.seller import Seller
 from app.notify import templates
 from app.security.credentials import Caller
 from app.services import audit, funds, views
-from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
 
 
 def to_public(case: Chargeback, settings: Settings, now: datetime) -> ChargebackPublic:
     return ChargebackPublic.model_validate(views.chargeback(case, settings, now))
-
-
-def _check_times(data: ChargebackCreate, settings: Settings, now: datetime) -> datetime:
-    received_at = data.received_at or now
-    problems = []
-    if received_at > now + timedelta(seconds=settings.clock_skew_seconds):
-        problems.append(FieldProblem("received_at", "may not lie in the future"))
-    if received_at < now - timedelta(days=3650):
-        problems.append(FieldProblem("received_at", "is more than ten years ago"))
-    if data.provider_due_at is not None and data.provider_due_at <= received_at:
-        problems.append(FieldProblem("provider_due_at", "must be after received_at"))
-    if problems:
-        raise InvalidInput("The notice's times are not plausible.", errors=problems)
-    return min(received_at, now)
-
-
-def create(
-    session: Session,
-    settings: Settings,
-    caller: Caller,
-    data: ChargebackCreate,
-    reservation: Reservation | None = None,
-) -> ChargebackPublic:
-    """Record a notice: freeze the funds, set the deadline, tell the seller, all in one transaction."""
-    now = utcnow()
-    received_at = _check_times(data, settings, now)
-    reason = classify(data.reason_code, data.network)
-    begin_write(session)
-    # The order row is locked first (PostgreSQL; SQLite writers are serialised already), so a
-    # concurrent notice with the same bank reference waits here and then sees this one's case.
-    found = session.execute(
-        select(Order, Seller)
-        .join(Seller, col(Seller.id) == col(Order.seller_id))
-        .where(col(Order.id) == data.order_id)
-        .with_for_update(of=Order)
-    ).first()
-    if found is None:
-        raise NotFound(f"Order {data.order_id} does not exist.")
-    order, seller = found
-    now = utcnow()  # after the lock: timestamps follow commit order (``updated_since``)
-    if order.currency != data.currency:
-        raise InvalidInput(
-            f"The order is in {order.currency}; the chargeback must be too.",
-            errors=[FieldProblem("currency", f"must be the order's currency {order.currency}")],
-        )
-    duplicate = session.execute(
-        select(col(Chargeback.id)).where(
-            col(Chargeback.order_id) == order.id,
-            col(Chargeback.bank_reference) == data.bank_reference,
-        )
-    ).first()
-    if duplicate is not None:
-        raise DuplicateChargeback(
-            f"Chargeback {duplicate.id} already has bank reference {data.bank_reference} on this order."
-        )
-    before = funds.freeze(session, order, data.amount_minor, now)
-    case = Chargeback(
-        id=new_id("cb"),
-        order_id=order.id,
-        seller_id=order.seller_id,
-        reason_code=reason.code,
-        network=reason.network,
-        reason_category=reason.category.value,
-        reason_title=reason.title,
-        amount_minor=data.amount_minor,
-        currency=data.currency,
-        bank_reference=data.bank_reference,
-        status=cs.CaseStatus.NEEDS_RESPONSE.value,
-        received_at=received_at,
-        respond_by=settings.calendar.respond_by(
-            received_at, settings.appeal_window_working_days, data.provider_due_at
-        ),
-        provider_due_at=data.provider_due_at,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(case)
-    try:
-        session.flush()  # the case row first: its trail and messages reference it
-    except IntegrityError:
-        session.rollback()
-        raise DuplicateChargeback(
-            f"A chargeback with bank reference {data.bank_reference} already exists."
-        ) from None
-    audit.record(
-        session,
-        case,
-        "chargeback.created",
-        caller.actor,
-        now,
-        {
-            "status": [None, case.status],
-            "respond_by": [None, rfc3339(case.respond_by)],
-            "order.frozen_amount_minor": [before, order.frozen_amount_minor],
-            "reason": {"code": reason.code, "category": reason.category.value, "known": reason.known},
-        },
-    )
-    tell_seller(
-        session,
-        settings,
-        seller,
-        case,
-        templates.case_opened(case_facts(settings, seller, order, case, now)),
-        now,
-    )
-    public = to_public(case, settings, now)
-    if reservation is not None:
-        reservation.complete(session, 201, public.model_dump_json())
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise DuplicateChargeback(
-            f"A chargeback with bank reference {data.bank_reference} already exists."
-        ) from None
-    return public
 
 
 def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
