@@ -26,7 +26,7 @@ from app.models.order import Order
 from app.models.outbox import OutboxMessage
 from app.notify.outbox import enqueue
 from app.worker import claim
-from tests.api.conftest import PLATFORM, World, make_case, notice
+from tests.api.conftest import PLATFORM, World, make_case, make_order, notice
 
 T = TypeVar("T")
 
@@ -202,3 +202,76 @@ def test_concurrent_duplicate_notices_create_one_case_and_the_rest_conflict(
     with Session(engine_of(app)) as s:
         assert s.execute(select(func.count()).select_from(Chargeback)).scalar_one() == 1
         assert s.get_one(Order, world.order["id"]).frozen_amount_minor == 1_000
+
+
+def test_concurrent_bulks_sharing_orders_in_opposite_order_all_commit(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    # Each bulk locks every order it touches until its chunk commits: without one lock order for all
+    # bulks, two that meet the same orders in opposite orders would deadlock on PostgreSQL.
+    orders = [make_order(client, world.seller["id"], 1_000)["id"] for _ in range(8)]
+    bodies = [[notice(o, 10) for o in orders * 5] for _ in range(4)]
+    for body in bodies[1::2]:
+        body.reverse()
+
+    responses = run_together(
+        4, lambda i: client.post("/v1/chargebacks/bulk", json={"notices": bodies[i]}, headers=PLATFORM)
+    )
+
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert {item["status"] for r in responses for item in r.json()["results"]} == {201}
+    with Session(engine_of(app)) as s:
+        frozen = s.execute(select(col(Order.frozen_amount_minor)).where(col(Order.id).in_(orders))).scalars()
+        assert list(frozen) == [4 * 5 * 10] * len(orders)
+
+
+def test_concurrent_bulks_with_one_bank_reference_create_one_case(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    body = notice(world.order["id"], 1_000, bank_reference="ARN-BULK-RACE")
+    others = [[notice(world.order["id"], 1) for _ in range(3)] for _ in range(6)]
+
+    responses = run_together(
+        6,
+        lambda i: client.post(
+            "/v1/chargebacks/bulk", json={"notices": [*others[i][:2], body, others[i][2]]}, headers=PLATFORM
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    mine = [r.json()["results"][2] for r in responses]
+    assert sorted(item["status"] for item in mine) == [201] + [409] * 5
+    assert {item["problem"]["code"] for item in mine if item["status"] == 409} == {"duplicate_chargeback"}
+    rest = [item for r in responses for i, item in enumerate(r.json()["results"]) if i != 2]
+    assert {item["status"] for item in rest} == {201}
+    with Session(engine_of(app)) as s:
+        assert s.execute(select(func.count()).select_from(Chargeback)).scalar_one() == 1 + 6 * 3
+        assert s.get_one(Order, world.order["id"]).frozen_amount_minor == 1_000 + 6 * 3
+
+
+def test_concurrent_bulks_with_the_same_item_keys_create_each_notice_once(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    # An ERP resending a batch (in any order) while the first send is still being processed.
+    orders = [make_order(client, world.seller["id"], 1_000)["id"] for _ in range(4)]
+    batch = [notice(orders[i % 4], 10) | {"idempotency_key": f"erp-{i:02d}"} for i in range(24)]
+    bodies = [batch if i % 2 == 0 else batch[::-1] for i in range(4)]
+
+    responses = run_together(
+        4, lambda i: client.post("/v1/chargebacks/bulk", json={"notices": bodies[i]}, headers=PLATFORM)
+    )
+
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for body, r in zip(bodies, responses, strict=True):
+        for sent, item in zip(body, r.json()["results"], strict=True):
+            by_key.setdefault(sent["idempotency_key"], []).append(item)
+    for key, items in by_key.items():
+        statuses = sorted(item["status"] for item in items)
+        assert statuses.count(201) == 1, (key, items)
+        assert set(statuses) <= {200, 201, 409}, (key, items)
+        busy = {item["problem"]["code"] for item in items if item["status"] == 409}
+        assert busy <= {"idempotency_in_progress"}
+        assert len({item["chargeback"]["id"] for item in items if item["status"] in (200, 201)}) == 1
+    with Session(engine_of(app)) as s:
+        assert s.execute(select(func.count()).select_from(Chargeback)).scalar_one() == len(batch)
