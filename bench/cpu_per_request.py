@@ -8,13 +8,14 @@ thread and the driver together) is divided by the notices written:
 
 - ``floor``: ``GET /healthz``, per request: what any request costs here, the notice's work aside;
 - ``single``: ``POST /v1/chargebacks``, one notice per request;
-- ``single+key``: the same with an ``Idempotency-Key`` (reserve, then complete in the notice's commit);
+- ``single+key``: the same with an ``Idempotency-Key`` (taken and completed in the notice's transaction);
 - ``bulk``: ``POST /v1/chargebacks/bulk`` with ``--bulk`` notices per request;
 - ``bulk+keys``: the same, every item carrying its own ``idempotency_key``;
 - ``service``: ``ingestion.create`` called directly, one ``Session`` per notice (the use case alone).
 
-On PostgreSQL the server's CPU for the same work (the backends of the bench database, from
-``/proc/<pid>/stat``) is reported beside it: both share the machine's cores under load.
+On PostgreSQL the server's CPU for the same work (the client backends of the bench database, from
+``/proc/<pid>/stat``, so only when the server runs on this machine) is reported beside it: both share
+the machine's cores under load.
 Each case runs ``--repeat`` times after a warm-up; the best and the median run are printed.
 
     .venv/bin/python bench/cpu_per_request.py                      # both databases
@@ -149,7 +150,12 @@ class ServerCpu:
         assert self.engine is not None
         with self.engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                # Client backends only: an autovacuum worker analysing the grown tables is not the
+                # notices' cost.
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND backend_type = 'client backend'"
+                )
             ).scalars()
             return list(rows)
 
