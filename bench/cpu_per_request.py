@@ -18,8 +18,8 @@ On PostgreSQL the server's CPU for the same work (the client backends of the ben
 the machine's cores under load.
 Each case runs ``--repeat`` times after a warm-up; the best and the median run are printed.
 
-    .venv/bin/python bench/cpu_per_request.py                      # both databases
-    .venv/bin/python bench/cpu_per_request.py --backend sqlite --notices 500
+    .venv/bin/python -m bench.cpu_per_request                      # both databases
+    .venv/bin/python -m bench.cpu_per_request --backend sqlite --notices 500
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from app.main import create_app
 from app.models import Order, Seller
 from app.models.chargeback import ChargebackCreate
 from app.security.credentials import PLATFORM
+from bench.cpu import AsgiDriver
 
 try:
     from app.services.ingestion import create
@@ -203,52 +204,19 @@ Run = Callable[[int], None]  # write this many notices
 
 
 class Driver:
-    """A bare ASGI client: a request goes straight into the app, with no HTTP client's work to count."""
+    """``bench.cpu.AsgiDriver`` (a request straight into the app, no HTTP client's work to count),
+    with the platform key and JSON bodies."""
 
     def __init__(self, app: Any) -> None:
-        self.app = app
+        self.send = AsgiDriver(app)
 
     async def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         raw = b"" if body is None else json.dumps(body).encode()
         sent = {**HEADERS, **(headers or {}), "content-type": "application/json"}
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in sent.items()]
-            + [(b"content-length", str(len(raw)).encode())],
-            "client": ("127.0.0.1", 50000),
-            "server": ("bench", 80),
-        }
-        done = asyncio.Event()
-        messages = [{"type": "http.request", "body": raw, "more_body": False}]
-        status, chunks = 0, []
-
-        async def receive() -> dict[str, Any]:
-            if messages:
-                return messages.pop()
-            await done.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    done.set()
-
-        await self.app(scope, receive, send)
-        return status, json.loads(b"".join(chunks))
+        status, answer = await self.send((method, path, sent, raw))
+        return status, json.loads(answer)
 
 
 @contextmanager
