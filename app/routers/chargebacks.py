@@ -28,7 +28,7 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import create_once, json_body, json_response
+from app.routers.support import create_once, json_body, json_response, replay, take_key
 from app.services import chargebacks, idempotency, ingestion, reads
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
@@ -96,17 +96,9 @@ def create_chargebacks_bulk(
 ) -> Response:
     """Record up to 500 notices; each succeeds or fails on its own."""
     with db.session() as session:
-        reservation = None
-        if idempotency_key is not None:
-            fields = body.model_dump(mode="json", exclude_unset=True)
-            fp = idempotency.fingerprint(request.method, request.url.path, fields)
-            outcome = idempotency.reserve_committed(session, caller.principal_id, idempotency_key, fp)
-            if isinstance(outcome, idempotency.Replay):
-                replayed = {"Idempotent-Replayed": "true"}
-                return Response(
-                    outcome.body, status_code=outcome.status, media_type="application/json", headers=replayed
-                )
-            reservation = outcome
+        reservation = take_key(session, request, caller, idempotency_key, body, idempotency.reserve_committed)
+        if isinstance(reservation, idempotency.Replay):
+            return replay(reservation)
         try:
             parsed = [_bulk_item(i, raw) for i, raw in enumerate(body.notices)]
             items = [p for p in parsed if isinstance(p, ingestion.BulkItem)]

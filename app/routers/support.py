@@ -60,21 +60,35 @@ def create_once(
     to be cached. A replay carries the original's ``Location`` and ``ETag``.
     """
     with db.session() as session:
-        reservation = None
-        if key is not None:
-            fields = body.model_dump(mode="json", exclude_unset=True)
-            fp = idempotency.fingerprint(request.method, request.url.path, fields)
-            outcome = idempotency.reserve(session, caller.principal_id, key, fp)
-            if isinstance(outcome, idempotency.Replay):
-                stored = orjson.loads(outcome.body)
-                headers = _created_headers(stored, location, secret)
-                headers["Idempotent-Replayed"] = "true"
-                return Response(outcome.body, status_code=outcome.status, media_type=JSON, headers=headers)
-            reservation = outcome
+        reservation = take_key(session, request, caller, key, body, idempotency.reserve)
+        if isinstance(reservation, idempotency.Replay):
+            return replay(reservation, location, secret)
         created = use_case(session, reservation)
     data = created.model_dump(mode="json") if isinstance(created, BaseModel) else created
     headers = _created_headers(data, location, secret)
     return Response(json_body(created), status_code=status, media_type=JSON, headers=headers)
+
+
+Reserve = Callable[[Session, str, str, str], Reservation | idempotency.Replay]
+
+
+def take_key(
+    session: Session, request: Request, caller: Caller, key: str | None, body: BaseModel, reserve: Reserve
+) -> Reservation | idempotency.Replay | None:
+    """The request's ``Idempotency-Key`` reserved for it, the stored answer to replay, or None."""
+    if key is None:
+        return None
+    fields = body.model_dump(mode="json", exclude_unset=True)
+    return reserve(
+        session, caller.principal_id, key, idempotency.fingerprint(request.method, request.url.path, fields)
+    )
+
+
+def replay(stored: idempotency.Replay, location: str | None = None, secret: bool = False) -> Response:
+    """The first response again, with its ``Location`` and ``ETag``."""
+    headers = _created_headers(orjson.loads(stored.body), location, secret)
+    headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status_code=stored.status, media_type=JSON, headers=headers)
 
 
 def _created_headers(data: Any, location: str | None, secret: bool) -> dict[str, str]:
