@@ -18,7 +18,7 @@ from sqlmodel import Session
 from app.core import reads
 from app.core.db import make_engine
 from app.core.reads import APPLICATION_NAME, make_loop_reader
-from app.dependencies import current_caller
+from app.dependencies import current_caller, platform_caller
 from app.models import Chargeback
 from app.security.credentials import PLATFORM as PLATFORM_CALLER
 from app.security.credentials import Caller
@@ -237,3 +237,16 @@ def test_dependency_overrides_of_the_caller_reach_every_route(client: TestClient
     finally:
         app.dependency_overrides.clear()
     assert_problem(client.get("/v1/orders/ord_missing"), 401, "invalid_credential")
+
+
+def test_an_overridden_gate_replaces_the_early_check_too(client: TestClient, app: FastAPI) -> None:
+    async def platform_anyway() -> Caller:
+        return PLATFORM_CALLER
+
+    app.dependency_overrides[platform_caller] = platform_anyway
+    try:
+        r = client.get("/v1/sellers/sel_00000000000000000000000000")
+        assert_problem(r, 404, "not_found")  # no credential sent, yet judged as the platform
+    finally:
+        app.dependency_overrides.clear()
+    assert_problem(client.get("/v1/sellers/sel_00000000000000000000000000"), 401, "invalid_credential")
