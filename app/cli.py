@@ -95,8 +95,8 @@ def _demo_seller() -> tuple[str, str]:
             data = SellerCreate(
                 name="Demo Shop", email=DEMO_SELLER_EMAIL, country="CN", timezone="Asia/Shanghai"
             )
-            seller_id = sellers.create_seller(session, settings, data).id
-        key = sellers.create_api_key(session, seller_id, ApiKeyCreate(name="demo")).key
+            seller_id = sellers.create_seller(session, settings, data)["id"]
+        key = sellers.create_api_key(session, seller_id, ApiKeyCreate(name="demo"))["key"]
     engine.dispose()
     assert key is not None  # a fresh key, not a replay
     return seller_id, key

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -10,22 +12,15 @@ from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import new_id
 from app.domain.errors import NotFound
-from app.models.seller import (
-    ApiKey,
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyPublic,
-    Seller,
-    SellerCreate,
-    SellerPublic,
-)
+from app.models.seller import ApiKey, ApiKeyCreate, Seller, SellerCreate
 from app.security.api_keys import generate_api_key
+from app.services import views
 from app.services.idempotency import Reservation
 
 
 def create_seller(
     session: Session, settings: Settings, data: SellerCreate, reservation: Reservation | None = None
-) -> SellerPublic:
+) -> dict[str, Any]:
     begin_write(session)
     seller = Seller(
         id=new_id("sel"),
@@ -36,9 +31,9 @@ def create_seller(
         created_at=utcnow(),
     )
     session.add(seller)
-    public = SellerPublic.model_validate(seller, from_attributes=True)
+    public = views.seller(seller)
     if reservation is not None:
-        reservation.complete(session, 201, public.model_dump_json())
+        reservation.complete(session, 201, views.json_text(public))
     session.commit()
     return public
 
@@ -52,7 +47,7 @@ def get_seller(session: Session, seller_id: str) -> Seller:
 
 def create_api_key(
     session: Session, seller_id: str, data: ApiKeyCreate, reservation: Reservation | None = None
-) -> ApiKeyCreated:
+) -> dict[str, Any]:
     """A new key for the seller; the secret is in this response only and stored as a digest."""
     begin_write(session)
     get_seller(session, seller_id)
@@ -66,12 +61,12 @@ def create_api_key(
         created_at=utcnow(),
     )
     session.add(row)
-    created = ApiKeyCreated(**ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key)
+    public = views.api_key(row)
     if reservation is not None:
         # A replay must not hand out the secret again from our storage: store it without the key.
-        reservation.complete(session, 201, created.model_copy(update={"key": None}).model_dump_json())
+        reservation.complete(session, 201, views.json_text(public | {"key": None}))
     session.commit()
-    return created
+    return public | {"key": key}
 
 
 def revoke_api_key(session: Session, seller_id: str, key_id: str) -> None:

@@ -8,14 +8,17 @@ The ``…Public`` models document the shapes in the OpenAPI; a test holds these 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
 from app.core.config import Settings
 from app.domain import case_states as cs
+from app.models.chargeback import CaseEventPublic
+from app.models.seller import ApiKeyPublic, SellerPublic
 
 
 def to_json(data: Any) -> bytes:
@@ -133,38 +136,19 @@ def message(row: Row) -> dict[str, Any]:
     }
 
 
-def event(row: Row) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "chargeback_id": row.chargeback_id,
-        "type": row.type,
-        "actor": row.actor,
-        "occurred_at": row.occurred_at,
-        "changes": row.changes,
-    }
+def _projection(schema: type[BaseModel]) -> Callable[[Row], dict[str, Any]]:
+    """A body that is the row's columns under the schema's field names, in the schema's order."""
+    fields = tuple(schema.model_fields)
+
+    def project(row: Row) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in fields}
+
+    return project
 
 
-def seller(row: Row) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "email": row.email,
-        "country": row.country,
-        "timezone": row.timezone,
-        "account_id": row.account_id,
-        "created_at": row.created_at,
-    }
-
-
-def api_key(row: Row) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "seller_id": row.seller_id,
-        "name": row.name,
-        "prefix": row.prefix,
-        "created_at": row.created_at,
-        "revoked_at": row.revoked_at,
-    }
+event = _projection(CaseEventPublic)
+seller = _projection(SellerPublic)
+api_key = _projection(ApiKeyPublic)
 
 
 def page(data: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:

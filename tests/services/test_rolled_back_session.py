@@ -22,7 +22,7 @@ def test_service_commit_visible_in_test_then_rolled_back_after_it(engine: Engine
         created = sellers.create_seller(
             session, settings, SellerCreate(name="Acme", email="a@acme.example", country="DE")
         )
-        assert session.get(Seller, created.id) is not None
+        assert session.get(Seller, created["id"]) is not None
     assert _sellers_in_database(engine) == 0
 
 
