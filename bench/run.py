@@ -102,6 +102,8 @@ def measure(
     clients: int = 32,
     **extra: object,
 ) -> None:
+    if a.only and "bare" not in name and not any(word in name for word in a.only):
+        return
     wrk(url, lua, args, 2, clients)
     for rep in (1, 2):
         r = wrk(url, lua, args, a.seconds, clients)
@@ -133,19 +135,23 @@ PAGES = ("page 1", "page 1,000")
 
 
 def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object]]) -> None:
-    url = fresh_database(backend, a.pg_database)
-    cases = a.sqlite_cases if backend == "sqlite" else a.pg_cases
-    env = {"DATABASE_URL": url}
-    subprocess.run(
-        [PY, "-m", "app.cli", "migrate"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
     data = OUT / backend
-    seed = [PY, "bench/seed.py", "--database-url", url, "--cases", str(cases), "--out", str(data)]
-    subprocess.run(seed, cwd=ROOT, check=True)
+    if a.reuse and (data / "env").exists():
+        url = (data / "url").read_text().strip()
+    else:
+        url = fresh_database(backend, a.pg_database)
+        cases = a.sqlite_cases if backend == "sqlite" else a.pg_cases
+        subprocess.run(
+            [PY, "-m", "app.cli", "migrate"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
+        seed = [PY, "bench/seed.py", "--database-url", url, "--cases", str(cases), "--out", str(data)]
+        subprocess.run(seed, cwd=ROOT, check=True)
+        (data / "url").write_text(url + "\n")
+    env = {"DATABASE_URL": url}
     seeded = dict(line.split("=", 1) for line in (data / "env").read_text().split())
     base = f"http://127.0.0.1:{a.port}"
 
@@ -268,6 +274,12 @@ def main() -> None:
     ap.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
     ap.add_argument("--pg-database", default="cbd_bench", help="dropped and created afresh")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--reuse", action="store_true", help="measure the last seeded database again (writes add to it)"
+    )
+    ap.add_argument(
+        "--only", action="append", help="measure only cases whose name contains this (repeatable)"
+    )
     a = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
         raise SystemExit("needs wrk and taskset (apt-get install wrk util-linux)")

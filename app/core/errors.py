@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.reads import ReadUnavailable
 from app.domain import errors as e
 
 log = logging.getLogger("chargeback_desk.errors")
@@ -201,6 +202,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     sa.TimeoutError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
+    ReadUnavailable,
     sqlite3.OperationalError,
     TimeoutError,
 )

@@ -1,10 +1,10 @@
 """The loop reader: prebuilt statements awaited on the event loop, with no worker-thread hop.
 
 Every GET runs its statements through a ``LoopReader`` (``one`` row or ``all`` rows): on
-PostgreSQL a small pool of psycopg ``AsyncConnection``s in autocommit with server-side prepared
-statements; on SQLite one read-only connection used inline on the event loop, since a WAL reader
-never waits for a writer. It is an adapter, not an ORM: statements are SQLAlchemy Core, compiled
-once for the engine's dialect, and parameters and rows pass through the same processors
+PostgreSQL a small pool of asyncpg connections (the cheapest client per statement) with server-side
+prepared statements; on SQLite one read-only connection used inline on the event loop, since a WAL
+reader never waits for a writer. It is an adapter, not an ORM: statements are SQLAlchemy Core,
+compiled once for the reader's dialect, and parameters and rows pass through the same processors
 SQLAlchemy would apply (UTC timestamps included), so a row read here equals the row the ORM reads.
 Writes stay on the ``Session`` path.
 """
@@ -12,14 +12,17 @@ Writes stay on the ``Session`` path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-import psycopg
+import asyncpg
 from sqlalchemy import Engine, Select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect, make_url
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -103,23 +106,36 @@ class _PerLoop(Generic[T]):
     """State that belongs to one event loop: connections cannot move between loops.
 
     A server process runs one loop; tests, and anything embedding the app, may run several at once,
-    each in its own thread. State is never touched from another loop while that loop runs: a closed
-    or stopped loop's state is disposed of when a new loop arrives or at ``close()``.
+    each in its own thread. State is never touched from another loop while that loop runs. A loop's
+    state is disposed of while that loop shuts down (``asyncio.run`` and uvicorn cancel the tasks
+    left, a keeper task among them), since asyncio connections can only close on a live loop; at
+    ``close()`` for the current loop; and, for a loop that ended without cancelling its tasks, when a
+    new loop arrives or at ``close()``.
     """
 
     def __init__(self, make: Callable[[], T], dispose: Callable[[T], None]) -> None:
         self._make, self._dispose = make, dispose
-        self._states: dict[asyncio.AbstractEventLoop, T] = {}
+        self._states: dict[asyncio.AbstractEventLoop, tuple[T, asyncio.Task[None]]] = {}
         self._lock = threading.Lock()
 
     def get(self) -> T:
         loop = asyncio.get_running_loop()
-        state = self._states.get(loop)
-        if state is None:
+        found = self._states.get(loop)
+        if found is None:
             with self._lock:
                 self._dispose_idle_loops(current=None)
-                state = self._states[loop] = self._make()
-        return state
+                state = self._make()
+                found = self._states[loop] = (state, loop.create_task(self._keep(loop, state)))
+        return found[0]
+
+    async def _keep(self, loop: asyncio.AbstractEventLoop, state: T) -> None:
+        try:
+            await asyncio.Event().wait()  # until the loop shuts down and cancels its tasks
+        finally:
+            with self._lock:
+                if loop in self._states and self._states[loop][0] is state:
+                    del self._states[loop]
+                    self._dispose(state)
 
     def close(self) -> None:
         """Dispose of the state of every loop that is not running, and of the current loop's."""
@@ -132,7 +148,10 @@ class _PerLoop(Generic[T]):
 
     def _dispose_idle_loops(self, current: asyncio.AbstractEventLoop | None) -> None:
         for loop in [lp for lp in self._states if lp is current or lp.is_closed() or not lp.is_running()]:
-            self._dispose(self._states.pop(loop))
+            state, keeper = self._states.pop(loop)
+            if loop is current:
+                keeper.cancel()  # its work is done here
+            self._dispose(state)
 
 
 SQLITE_CACHE_KIB = 64 * 1024
@@ -176,13 +195,26 @@ class SqliteLoopReader:
 
 APPLICATION_NAME = "chargeback-desk loop reader"  # how its connections show in pg_stat_activity
 ACQUIRE_TIMEOUT = 30.0  # seconds a request waits for a connection, as SQLAlchemy's pool_timeout
-# libpq: give up connecting after 5 s; keepalives find a peer that vanished (NAT, failover).
-CONNECT_OPTIONS: dict[str, Any] = {
-    "connect_timeout": 5,
-    "keepalives": 1,
-    "keepalives_idle": 60,
-    "keepalives_interval": 10,
-}
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+# A statement that runs longer is cancelled: no read of ours takes seconds, a vanished server does.
+COMMAND_TIMEOUT = 30.0
+# UTC sessions: timestamps arrive already in UTC, with nothing left to convert per value.
+SERVER_SETTINGS = {"application_name": APPLICATION_NAME, "TimeZone": "UTC"}
+
+
+class ReadUnavailable(Exception):
+    """The loop reader could not reach PostgreSQL (refused, lost, shut down, timed out)."""
+
+
+# What a lost or unreachable server raises through asyncpg, as opposed to an error in a statement.
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now, cancelled
+    asyncpg.exceptions.TooManyConnectionsError,
+)
 
 
 class _Pool:
@@ -192,26 +224,26 @@ class _Pool:
 
 
 def _dispose_pool(pool: _Pool) -> None:
-    # ``AsyncConnection.close()`` only finishes the libpq connection; doing that directly needs no
-    # event loop, so it also works for connections whose loop has stopped.
+    # ``terminate()`` closes the socket without a round trip. A loop that ended without cancelling
+    # its tasks cannot close them any more: the garbage collector will.
     while pool.idle:
-        conn = pool.idle.pop()  # held while closing: its ``__del__`` checks that it was closed
-        conn.pgconn.finish()
+        with contextlib.suppress(RuntimeError):  # its loop is closed
+            pool.idle.pop().terminate()
 
 
 class PostgresLoopReader:
-    """Up to ``size`` psycopg async connections per event loop, opened on demand, in autocommit.
+    """Up to ``size`` asyncpg connections per event loop, opened on demand.
 
     A few are enough: they serve one event loop, which is one core, and more backends only compete
-    with the API process for the CPU. A semaphore and a list of idle connections rather than
-    psycopg_pool, whose bookkeeping costs more than a lookup (bench/README.md). A slot is freed on
-    every exit path, cancellation included, so a failure never strands a waiting request; a wait
-    longer than ``ACQUIRE_TIMEOUT`` fails like SQLAlchemy's pool does. A connection that fails is
-    closed, not returned; one found stale (the server restarted) is retried on the next.
+    with the API process for the CPU. A semaphore and a list of idle connections, as cheap as a
+    lookup; a slot is freed on every exit path, cancellation included, so a failure never strands a
+    waiting request; a wait longer than ``ACQUIRE_TIMEOUT`` fails like SQLAlchemy's pool does. A
+    connection that fails is closed, not returned; one found stale (the server restarted) is
+    retried on the next. Failing to reach the server raises ``ReadUnavailable`` (a 503).
     """
 
     def __init__(self, engine: Engine, size: int = 4) -> None:
-        self._statements = _Statements(engine.dialect)
+        self._statements = _Statements(asyncpg_dialect())  # type: ignore[no-untyped-call]
         url = make_url(engine.url)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._pools = _PerLoop(lambda: _Pool(size), _dispose_pool)
@@ -231,33 +263,38 @@ class PostgresLoopReader:
             await pool.slots.acquire()
         try:
             while True:
-                new = not pool.idle
-                conn = await self._connect() if new else pool.idle.pop()
+                reused = bool(pool.idle)
+                conn: Any = pool.idle.pop() if reused else None
                 try:
-                    cursor = await conn.execute(statement.sql, args, prepare=True)
+                    if conn is None:
+                        conn = await self._connect()
                     if many:
-                        rows = await cursor.fetchall()
+                        rows = await conn.fetch(statement.sql, *args, timeout=COMMAND_TIMEOUT)
                     else:
-                        first = await cursor.fetchone()
+                        first = await conn.fetchrow(statement.sql, *args, timeout=COMMAND_TIMEOUT)
                         rows = [] if first is None else [first]
                 except BaseException as exc:
-                    await conn.close()
-                    if new or not isinstance(exc, psycopg.OperationalError) or not conn.broken:
+                    if conn is not None:
+                        conn.terminate()
+                    if not isinstance(exc, _CONNECTION_FAILURES):
                         raise
-                    continue  # it went stale while idle (a server restart): try the next one
+                    if reused:
+                        continue  # it went stale while idle (a server restart): try the next one
+                    raise ReadUnavailable(str(exc) or type(exc).__name__) from exc
                 pool.idle.append(conn)
                 return [statement.record(r) for r in rows]
         finally:
             pool.slots.release()
 
     async def _connect(self) -> Any:
-        return await psycopg.AsyncConnection.connect(
-            self._conninfo,
-            autocommit=True,
-            prepare_threshold=0,
-            application_name=APPLICATION_NAME,
-            **CONNECT_OPTIONS,
-        )
+        conn = await asyncpg.connect(self._conninfo, timeout=CONNECT_TIMEOUT, server_settings=SERVER_SETTINGS)
+        try:
+            for name in ("json", "jsonb"):  # decoded as the ORM decodes them; asyncpg gives text
+                await conn.set_type_codec(name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     def close(self) -> None:
         self._pools.close()
