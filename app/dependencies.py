@@ -25,7 +25,7 @@ from sqlmodel import Session
 from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
 from app.domain.errors import FieldProblem, InvalidInput, MalformedJson
-from app.security.credentials import Caller, establish
+from app.security.credentials import Caller, identify, verify
 
 MAX_JSON_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser, not data
 
@@ -62,33 +62,54 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+# A read may check a seller key inside its own statement (``readable``); anything else looks it up first.
+DEFERRED_KEY_METHODS = frozenset({"GET"})
+
+
 async def current_caller(request: Request) -> Caller:
-    """Who sent the request (platform key or seller API key); 401 otherwise. Once per request."""
+    """Who sent the request (platform key or seller API key); 401 otherwise. Once per request.
+
+    On a GET a seller key may stay ``pending``: the read's statement checks it, and any answer other
+    than rows found looks it up first (``verified_caller``), so an unknown key is always a 401.
+    """
     state = request.scope.setdefault("state", {})
     caller: Caller | None = state.get("caller")
     if caller is None:
         settings: Settings = request.app.state.settings
         platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
-        db: Db = request.app.state.db
-        caller = state["caller"] = await establish(db.loop_reader, bearer_token(request), platform_key)
+        caller = identify(bearer_token(request), platform_key)
+        if caller.pending and request.method not in DEFERRED_KEY_METHODS:
+            caller = await verify(request.app.state.db.loop_reader, caller)
+        state["caller"] = caller
+    return caller
+
+
+async def verified_caller(request: Request) -> Caller:
+    """The request's caller with its key looked up (a 401 for an unknown key)."""
+    caller = await current_caller(request)
+    if caller.pending:
+        caller = request.scope["state"]["caller"] = await verify(request.app.state.db.loop_reader, caller)
     return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def platform_caller(caller: CurrentCaller) -> Caller:
+async def platform_caller(request: Request, caller: CurrentCaller) -> Caller:
+    caller = await verified_caller(request) if caller.pending else caller
     caller.require_platform()
     return caller
 
 
-async def seller_caller(caller: CurrentCaller) -> Caller:
+async def seller_caller(request: Request, caller: CurrentCaller) -> Caller:
+    caller = await verified_caller(request) if caller.pending else caller
     caller.require_seller()
     return caller
 
 
-async def seller_or_platform_caller(caller: CurrentCaller) -> Caller:
-    caller.require_seller_or_platform()
+async def seller_or_platform_caller(request: Request, caller: CurrentCaller) -> Caller:  # noqa: ARG001
+    # ``request`` only to share the other gates' signature.
+    caller.require_seller_or_platform()  # the kind is known before any key is looked up
     return caller
 
 
@@ -201,19 +222,26 @@ class ApiRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             # An overridden caller or gate is FastAPI's to solve, like any other dependency.
-            if needs_caller and checks.isdisjoint(request.app.dependency_overrides):
+            early = needs_caller and checks.isdisjoint(request.app.dependency_overrides)
+            if early:
                 caller = await current_caller(request)
                 for gate in gates:
-                    await gate(caller)
-            unknown = [name for name in request.query_params if name not in allowed]
-            if unknown:
-                raise InvalidInput(
-                    "Unknown query parameter: " + ", ".join(sorted(set(unknown))) + ".",
-                    errors=[FieldProblem(name, "unknown query parameter") for name in sorted(set(unknown))],
-                )
-            if json_body:
-                await check_json_body(request)
-            return await handler(request)
+                    caller = await gate(request, caller)
+            try:
+                unknown = [name for name in request.query_params if name not in allowed]
+                if unknown:
+                    names = sorted(set(unknown))
+                    raise InvalidInput(
+                        "Unknown query parameter: " + ", ".join(names) + ".",
+                        errors=[FieldProblem(name, "unknown query parameter") for name in names],
+                    )
+                if json_body:
+                    await check_json_body(request)
+                return await handler(request)
+            except Exception:
+                if early:
+                    await verified_caller(request)  # a refusal is never news to an unknown key: 401
+                raise
 
         return handle
 

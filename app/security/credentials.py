@@ -2,6 +2,11 @@
 
 Today: the platform key and seller API keys; account access tokens resolve here too when they
 arrive, so routes depend on ``Caller`` and never on how the caller proved who it is.
+
+A seller key is looked up once per request (``verify``). A read may defer that: its statements
+carry the key's own lookup (``readable`` scopes them by the seller that holds the key), so a read
+that finds rows has proved the key with the same statement, and one that finds nothing or fails
+looks the key up alone, so an unknown key is still a 401 and never a 404 or an empty page.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ class Caller:
     principal_id: str  # scope of idempotency keys and rate limits: "platform" or the seller id
     actor: str  # recorded in audit trails: "platform" or the API key id
     seller_id: str | None = None
+    key_hash: str | None = None  # a seller key not yet looked up (``pending``)
+
+    @property
+    def pending(self) -> bool:
+        """A seller key whose lookup was deferred to the read's own statement (reads only)."""
+        return self.key_hash is not None
 
     def may_see(self, seller_id: str) -> bool:
         """The one tenancy rule: the platform sees every seller's data, a seller only its own.
@@ -33,13 +44,19 @@ class Caller:
         Callers answer "not found" when this is False, so nobody learns what others have. Reads
         apply the same rule inside their statements through ``readable``.
         """
+        self._verified()
         return self.kind == "platform" or self.seller_id == seller_id
+
+    def _verified(self) -> None:
+        if self.pending:
+            raise RuntimeError("a pending seller key must be verified before its identity is used")
 
     def require_platform(self) -> None:
         if self.kind != "platform":
             raise Forbidden("This operation needs the platform key.")
 
     def require_seller(self) -> str:
+        self._verified()
         if self.seller_id is None:
             raise Forbidden("This operation needs a seller credential.")
         return self.seller_id
@@ -50,7 +67,17 @@ class Caller:
 
 
 PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
-TENANT = "tenant_seller_id"  # the bind parameter ``readable`` adds
+TENANT = "tenant_seller_id"  # the bind parameters ``readable`` adds
+TENANT_KEY = "tenant_key_hash"
+
+_KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
+    col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
+)
+_KEY_HOLDER = (
+    select(col(ApiKey.seller_id))
+    .where(col(ApiKey.key_hash) == bindparam(TENANT_KEY), col(ApiKey.revoked_at).is_(None))
+    .scalar_subquery()
+)
 
 
 class Scoped:
@@ -63,20 +90,18 @@ class Scoped:
     def __init__(self, statement: AnySelect, owner: ColumnElement[Any]) -> None:
         self.everyone = statement
         self.one_seller = statement.where(owner == bindparam(TENANT))
+        self.key_holder = statement.where(owner == _KEY_HOLDER)
 
 
 def readable(query: Scoped, caller: Caller) -> tuple[AnySelect, dict[str, Any]]:
     """``Caller.may_see`` as a statement: what this caller may read of ``query``, and its parameters."""
     if caller.kind == "platform":
         return query.everyone, {}
+    if caller.key_hash is not None:
+        return query.key_holder, {TENANT_KEY: caller.key_hash}
     if caller.seller_id is None:
         raise Forbidden("This operation needs a seller credential or the platform key.")
     return query.one_seller, {TENANT: caller.seller_id}
-
-
-_KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
-    col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
-)
 
 
 def unknown_credential() -> InvalidCredential:
@@ -87,15 +112,22 @@ def seller_caller(key_id: str, seller_id: str) -> Caller:
     return Caller(kind="seller", principal_id=seller_id, actor=key_id, seller_id=seller_id)
 
 
-async def establish(reader: LoopReader, token: str | None, platform_key: str | None) -> Caller:
-    """Who holds ``token``; a missing, unknown or revoked credential is the same 401."""
+def identify(token: str | None, platform_key: str | None) -> Caller:
+    """Who ``token`` claims to be, without I/O: the platform, or a seller key still ``pending``."""
     if not token or len(token) > 512:
         raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
     if token.startswith(KEY_PREFIX):
-        row = await reader.one(_KEY_LOOKUP, {"key_hash": digest(token)})
-        if row is None:
-            raise unknown_credential()
-        return seller_caller(row.id, row.seller_id)
+        return Caller(kind="seller", principal_id="", actor="", key_hash=digest(token))
     if platform_key and same_secret(token, platform_key):
         return PLATFORM
     raise unknown_credential()
+
+
+async def verify(reader: LoopReader, caller: Caller) -> Caller:
+    """The caller with its key looked up; an unknown or revoked key is the same 401 as a missing one."""
+    if caller.key_hash is None:
+        return caller
+    row = await reader.one(_KEY_LOOKUP, {"key_hash": caller.key_hash})
+    if row is None:
+        raise unknown_credential()
+    return seller_caller(row.id, row.seller_id)

@@ -25,7 +25,7 @@ from app.models.chargeback import CaseEvent, Chargeback
 from app.models.message import Message
 from app.models.order import Order
 from app.models.seller import ApiKey, Seller
-from app.security.credentials import Caller, Scoped, readable
+from app.security.credentials import Caller, Scoped, readable, verify
 from app.services import views
 from app.services.pagination import decode_cursor, encode_cursor
 
@@ -45,7 +45,10 @@ async def _one(reader: LoopReader, query: Scoped, caller: Caller, **params: Any)
 
 async def _all(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> list[Any]:
     statement, scope = readable(query, caller)
-    return await reader.all(statement, params | scope)
+    rows: list[Any] = await reader.all(statement, params | scope)
+    if not rows and caller.pending:
+        await verify(reader, caller)  # an empty page for an unknown key would be a lie: 401
+    return rows
 
 
 # Chargebacks ---------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from app.models.order import OrderPublic
 from app.models.seller import ApiKeyPublic, SellerPublic
 from app.routers.chargebacks import ChargebackPage, EventList
 from app.routers.messages import MessagePage
+from app.security.api_keys import digest
 from app.security.credentials import PLATFORM as PLATFORM_CALLER
-from app.security.credentials import TENANT, Caller, Scoped, readable, seller_caller
+from app.security.credentials import TENANT, TENANT_KEY, Caller, Scoped, identify, readable, seller_caller
 from app.services import reads
 from tests.api.conftest import PLATFORM, World, assert_problem, make_case, make_key, make_order, make_seller
 
@@ -99,6 +100,100 @@ def test_readable_scopes_a_seller_and_leaves_the_platform_whole() -> None:
     assert statement is query.one_seller
     assert params == {TENANT: "sel_1"}
     assert TENANT in str(statement)
+
+
+def test_readable_checks_a_pending_key_inside_the_statement() -> None:
+    pending = identify("sk_not_looked_up", None)
+    assert pending.pending
+    assert pending.seller_id is None
+    statement, params = readable(reads._CASE, pending)
+    assert statement is reads._CASE.key_holder
+    assert params == {TENANT_KEY: digest("sk_not_looked_up")}
+    with pytest.raises(RuntimeError):
+        pending.may_see("sel_1")  # nothing may use a key's identity before it is looked up
+
+
+# Every GET a seller key may call, with what a valid key would get: rows, an empty page, a 404, a 422.
+_SELLER_GETS = [
+    "/v1/chargebacks/{case}",
+    "/v1/chargebacks/cb_00000000000000000000000000",
+    "/v1/chargebacks/not-an-id",
+    "/v1/chargebacks/{case}/events",
+    "/v1/chargebacks/cb_00000000000000000000000000/events",
+    "/v1/chargebacks",
+    "/v1/chargebacks?order_id=ord_00000000000000000000000000",
+    "/v1/chargebacks?limit=abc",
+    "/v1/chargebacks?stauts=won",
+    "/v1/chargebacks?cursor=garbage",
+    "/v1/orders/{order}",
+    "/v1/orders/ord_00000000000000000000000000",
+    "/v1/messages",
+    "/v1/messages?unread=maybe",
+    "/v1/sellers/{seller}",
+    "/v1/sellers/{seller}/api-keys",
+]
+
+
+def test_an_unknown_or_revoked_key_is_401_on_every_get_whatever_it_asks(
+    client: TestClient, world: World
+) -> None:
+    case = make_case(client, world.order["id"])
+    urls = [
+        u.format(case=case["id"], order=world.order["id"], seller=world.seller["id"]) for u in _SELLER_GETS
+    ]
+    revoked = make_key(client, world.seller["id"])
+    key_id = client.get(f"/v1/sellers/{world.seller['id']}/api-keys", headers=PLATFORM).json()[0]["id"]
+    assert (
+        client.delete(f"/v1/sellers/{world.seller['id']}/api-keys/{key_id}", headers=PLATFORM).status_code
+        == 204
+    )
+    for headers in ({"Authorization": "Bearer sk_unknown"}, revoked):
+        for url in urls:
+            assert_problem(client.get(url, headers=headers), 401, "invalid_credential")
+
+
+def test_a_valid_key_gets_its_answer_on_every_get(client: TestClient, world: World) -> None:
+    case = make_case(client, world.order["id"])
+    expected = [200, 404, 404, 200, 404, 200, 200, 422, 422, 422, 200, 404, 200, 422, 403, 403]
+    got = []
+    for u in _SELLER_GETS:
+        url = u.format(case=case["id"], order=world.order["id"], seller=world.seller["id"])
+        got.append(client.get(url, headers=world.seller_headers).status_code)
+    assert got == expected
+    empty = client.get(
+        "/v1/chargebacks?order_id=ord_00000000000000000000000000", headers=world.seller_headers
+    )
+    assert empty.json() == {"data": [], "next_cursor": None}
+
+
+def test_a_sellers_read_that_finds_its_row_is_one_statement(
+    client: TestClient, app: FastAPI, world: World
+) -> None:
+    case = make_case(client, world.order["id"])
+    reader = app.state.db.loop_reader
+    statements: list[str] = []
+    real_one, real_all = reader.one, reader.all
+
+    async def one(select: Any, params: dict[str, Any]) -> Any:
+        statements.append("one")
+        return await real_one(select, params)
+
+    async def all_(select: Any, params: dict[str, Any]) -> list[Any]:
+        statements.append("all")
+        rows: list[Any] = await real_all(select, params)
+        return rows
+
+    reader.one, reader.all = one, all_
+    try:
+        r = client.get(f"/v1/chargebacks/{case['id']}", headers=world.seller_headers)
+        assert r.status_code == 200
+        assert statements == ["one"]  # the key is checked inside the case's own statement
+        statements.clear()
+        r = client.get("/v1/chargebacks/cb_00000000000000000000000000", headers=world.seller_headers)
+        assert_problem(r, 404, "not_found")
+        assert statements == ["one", "one"]  # nothing found: the key alone, to tell a 401 from a 404
+    finally:
+        reader.one, reader.all = real_one, real_all
 
 
 def test_readable_refuses_a_caller_without_a_tenant() -> None:
