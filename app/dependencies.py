@@ -84,9 +84,8 @@ async def current_caller(request: Request) -> Caller:
     return caller
 
 
-async def verified_caller(request: Request) -> Caller:
-    """The request's caller with its key looked up (a 401 for an unknown key)."""
-    caller = await current_caller(request)
+async def verified_caller(request: Request, caller: Caller) -> Caller:
+    """The request's ``caller`` with its key looked up (a 401 for an unknown key), kept for the request."""
     if caller.pending:
         caller = request.scope["state"]["caller"] = await verify(request.app.state.db.loop_reader, caller)
     return caller
@@ -96,13 +95,13 @@ CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
 async def platform_caller(request: Request, caller: CurrentCaller) -> Caller:
-    caller = await verified_caller(request) if caller.pending else caller
+    caller = await verified_caller(request, caller)
     caller.require_platform()
     return caller
 
 
 async def seller_caller(request: Request, caller: CurrentCaller) -> Caller:
-    caller = await verified_caller(request) if caller.pending else caller
+    caller = await verified_caller(request, caller)
     caller.require_seller()
     return caller
 
@@ -240,7 +239,7 @@ class ApiRoute(APIRoute):
                 return await handler(request)
             except Exception:
                 if early:
-                    await verified_caller(request)  # a refusal is never news to an unknown key: 401
+                    await verified_caller(request, caller)  # a refusal is never news to an unknown key: 401
                 raise
 
         return handle

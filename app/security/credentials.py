@@ -70,14 +70,9 @@ PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
 TENANT = "tenant_seller_id"  # the bind parameters ``readable`` adds
 TENANT_KEY = "tenant_key_hash"
 
-_KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(
-    col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
-)
-_KEY_HOLDER = (
-    select(col(ApiKey.seller_id))
-    .where(col(ApiKey.key_hash) == bindparam(TENANT_KEY), col(ApiKey.revoked_at).is_(None))
-    .scalar_subquery()
-)
+_LIVE_KEY = (col(ApiKey.key_hash) == bindparam(TENANT_KEY), col(ApiKey.revoked_at).is_(None))
+_KEY_LOOKUP = select(col(ApiKey.id), col(ApiKey.seller_id)).where(*_LIVE_KEY)
+_KEY_HOLDER = select(col(ApiKey.seller_id)).where(*_LIVE_KEY).scalar_subquery()
 
 
 class Scoped:
@@ -127,7 +122,7 @@ async def verify(reader: LoopReader, caller: Caller) -> Caller:
     """The caller with its key looked up; an unknown or revoked key is the same 401 as a missing one."""
     if caller.key_hash is None:
         return caller
-    row = await reader.one(_KEY_LOOKUP, {"key_hash": caller.key_hash})
+    row = await reader.one(_KEY_LOOKUP, {TENANT_KEY: caller.key_hash})
     if row is None:
         raise unknown_credential()
     return seller_caller(row.id, row.seller_id)
