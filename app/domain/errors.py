@@ -153,3 +153,33 @@ class DeadlinePassed(Conflict):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     title = "The action is not allowed in the chargeback case's current status"
+
+
+class FileTooLarge(TooLarge):
+    code = "file_too_large"
+    title = "The file is larger than the per-file limit"
+
+
+class CaseStorageFull(TooLarge):
+    code = "case_storage_full"
+    title = "The case's evidence would exceed its storage limit"
+
+
+class UnsupportedFileType(UnsupportedMediaType):
+    code = "unsupported_file_type"
+    title = "The file's type is not accepted"
+
+
+class AppealSubmitted(Conflict):
+    code = "appeal_submitted"
+    title = "The appeal has been submitted: the case's evidence is frozen"
+
+
+class MissingRequiredEvidence(InvalidInput):
+    code = "missing_required_evidence"
+    title = "Evidence the case needs is missing"
+
+
+class EvidenceChanged(Conflict):
+    code = "evidence_changed"
+    title = "The case's evidence changed while the appeal was being built"
