@@ -365,18 +365,13 @@ def _assess(rule: PathRule, counts: Counter[str]) -> PathStatus:
 def _nearest(statuses: tuple[PathStatus, ...], fresh: bool) -> PathStatus:
     if fresh:
         return statuses[0]
-    ranked = list(enumerate(statuses))
-    satisfied = [(i, s) for i, s in ranked if s.satisfied]
+    satisfied = [status for status in statuses if status.satisfied]
+    # min and max return the first of equals: table order breaks every tie.
     if satisfied:
-        return min(satisfied, key=lambda p: (-p[1].recommended_provided(), p[0]))[1]
+        return max(satisfied, key=PathStatus.recommended_provided)
     return min(
-        ranked,
-        key=lambda p: (
-            len(p[1].missing_required) + len(p[1].missing_one_of),
-            len(p[1].missing_recommended),
-            p[0],
-        ),
-    )[1]
+        statuses, key=lambda s: (len(s.missing_required) + len(s.missing_one_of), len(s.missing_recommended))
+    )
 
 
 def evaluate(context: CaseContext, evidence: Sequence[ProvidedEvidence]) -> EvidenceReport:
