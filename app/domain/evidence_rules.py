@@ -23,8 +23,8 @@ Decisions, in one place:
 
 * An unknown category gets the ``general`` paths and is reported as ``general``.
 * Nearest path: the satisfied one with most recommended items provided, else
-  the one with fewest missing required items and one-of groups, then fewest
-  missing recommended; table order breaks ties. While no provided evidence
+  the one with fewest missing required items and one-of groups, then the one
+  holding most of the provided evidence types; table order breaks ties. While no provided evidence
   belongs to any of the category's paths, it is the primary path.
 * ``items`` lists the nearest path's items, then any other provided type as
   ``optional`` with :data:`EXTRA_ADVICE`.
@@ -362,15 +362,20 @@ def _assess(rule: PathRule, counts: Counter[str]) -> PathStatus:
     return PathStatus(rule, not required and not unmet, required, unmet, missing(Requirement.RECOMMENDED))
 
 
-def _nearest(statuses: tuple[PathStatus, ...], fresh: bool) -> PathStatus:
+def _nearest(statuses: tuple[PathStatus, ...], fresh: bool, counts: Counter[str]) -> PathStatus:
     if fresh:
         return statuses[0]
     satisfied = [status for status in statuses if status.satisfied]
     # min and max return the first of equals: table order breaks every tie.
     if satisfied:
         return max(satisfied, key=PathStatus.recommended_provided)
+    # Fewest gaps; among equals the path with most of the seller's evidence on it, not the shortest one.
     return min(
-        statuses, key=lambda s: (len(s.missing_required) + len(s.missing_one_of), len(s.missing_recommended))
+        statuses,
+        key=lambda s: (
+            len(s.missing_required) + len(s.missing_one_of),
+            -sum(1 for item in s.rule.items if counts[item.evidence_type.value]),
+        ),
     )
 
 
@@ -386,7 +391,7 @@ def evaluate(context: CaseContext, evidence: Sequence[ProvidedEvidence]) -> Evid
     counts = Counter(item.evidence_type for item in evidence)
     statuses = tuple(_assess(rule, counts) for rule in paths)
     in_paths = {item.evidence_type.value for rule in paths for item in rule.items}
-    nearest = _nearest(statuses, fresh=not in_paths & counts.keys())
+    nearest = _nearest(statuses, fresh=not in_paths & counts.keys(), counts=counts)
     listed = {item.evidence_type.value for item in nearest.rule.items}
     items = [
         ItemStatus(i.evidence_type.value, i.requirement, i.group, counts[i.evidence_type], i.advice)

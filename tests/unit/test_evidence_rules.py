@@ -284,10 +284,12 @@ def test_unknown_category_general_paths(category: str) -> None:
         ),
         # None satisfied: fewest missing required items and groups, before table order.
         ("fraud", ["order_receipt"], "refunded"),
-        # None satisfied, as few missing each: fewer missing recommended, then table order.
-        ("not_received", ["shipping_proof"], "refunded"),
+        # None satisfied, as few missing each: the path holding most of the evidence, then table order.
+        ("not_received", ["shipping_proof"], "delivered"),
+        ("fraud", ["delivery_proof"], "cardholder_participated"),
         ("fraud", ["payment_authentication", "order_receipt"], "cardholder_participated"),
-        ("credit_not_processed", ["purchase_agreement", "buyer_communication"], "refund_issued"),
+        ("credit_not_processed", ["purchase_agreement", "buyer_communication"], "no_refund_owed"),
+        ("credit_not_processed", ["buyer_communication"], "refund_issued"),
     ],
 )
 def test_nearest_path_ranking_picks_expected(category: str, types: list[str], nearest: str) -> None:
