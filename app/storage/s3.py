@@ -68,6 +68,7 @@ class S3Storage:
         self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def size(self, key: str) -> int:
+        # A HEAD response has no body, so a missing bucket is a bare 404 here too.
         try:
             response = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:

@@ -6,6 +6,7 @@ import io
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from app.storage import S3Storage
 from tests.storage.conftest import BUCKET, MIB
@@ -44,3 +45,9 @@ def test_bucket_without_prefix_lists_the_whole_bucket(s3_endpoint: str, aws_env:
         assert [(o.key, o.size) for o in whole.list("cb_root/")] == [("cb_root/ev_1", 3)]
     finally:
         whole.delete("cb_root/ev_1")
+
+
+def test_missing_bucket_is_an_error_not_a_missing_object(s3_endpoint: str, aws_env: None) -> None:
+    storage = S3Storage("no-such-bucket", endpoint_url=s3_endpoint)
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        storage.open("cb_1/ev_1")

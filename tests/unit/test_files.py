@@ -282,6 +282,27 @@ def test_flipped_bytes_in_a_valid_file_give_a_verdict_never_a_crash(
     assert refused > 0
 
 
+def test_pdf_page_without_area_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFileType, match="page 1 has no area"):
+        _judge(tmp_path, _pypdf_flat())
+
+
+def _pypdf_flat() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(0, 0)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_images_are_not_judged_while_truncated_loading_is_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(RuntimeError, match="LOAD_TRUNCATED_IMAGES"):
+        _judge(tmp_path, _image("PNG")[:-12])
+
+
 def test_truncated_images_stay_refused_after_every_import() -> None:
     import app.main  # noqa: F401  (everything the app imports, fpdf2 included, has had its say)
 
