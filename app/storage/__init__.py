@@ -1,71 +1,37 @@
-"""Evidence storage behind one protocol: local files today, S3-compatible storage next.
+"""Evidence storage behind one protocol: local files or an S3-compatible bucket.
 
 Services write the file first, then the row; if the commit fails they delete the file, so a failed
-request leaves no orphan. Keys are opaque and chosen by the caller (e.g. ``cb_…/ev_…``).
+request leaves no orphan, and a sweep deletes what a crash left behind (objects no row refers to,
+older than a grace period). Keys are opaque and chosen by the caller (e.g. ``cb_…/ev_…``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import re
 from pathlib import Path
-from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
-CHUNK = 1024 * 1024
+from app.storage.base import CHUNK, Storage, StoredObject, check_key
+from app.storage.local import LocalStorage
+from app.storage.s3 import S3Storage
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+__all__ = ["CHUNK", "LocalStorage", "S3Storage", "Storage", "StoredObject", "check_key", "storage_from_url"]
 
 
-class Storage(Protocol):
-    def put(self, key: str, data: BinaryIO) -> int:
-        """Store the stream under ``key`` (atomically: all or nothing); returns the bytes written."""
-
-    def open(self, key: str) -> BinaryIO:
-        """Open a stored object for reading; ``FileNotFoundError`` when it is missing."""
-
-    def delete(self, key: str) -> None:
-        """Remove an object; a missing one is not an error."""
-
-
-class LocalStorage:
-    """Files under a root directory, written to a temporary name and renamed into place."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not key or path == self.root or self.root not in path.parents:
-            raise ValueError(f"invalid storage key {key!r}")
-        return path
-
-    def put(self, key: str, data: BinaryIO) -> int:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        written = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := data.read(CHUNK):
-                    out.write(chunk)
-                    written += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return written
-
-    def open(self, key: str) -> BinaryIO:
-        return self._path(key).open("rb")
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-
-def storage_from_url(url: str) -> Storage:
-    """``file://./var/evidence`` (relative to the working directory) or ``file:///abs/path``."""
+def storage_from_url(url: str, s3_endpoint_url: str | None = None) -> Storage:
+    """``file://./var/evidence`` (relative to the working directory), ``file:///abs/path`` or
+    ``s3://bucket/optional/prefix`` (``s3_endpoint_url`` for an S3-compatible server)."""
     parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return LocalStorage(Path(parsed.netloc + parsed.path) if parsed.netloc else Path(parsed.path))
-    raise ValueError(f"unsupported EVIDENCE_STORAGE_URL scheme {parsed.scheme!r} (S3 arrives with evidence)")
+    problem = "expected file://./relative/dir, file:///absolute/dir or s3://bucket/optional-prefix"
+    if parsed.query or parsed.fragment or "@" in parsed.netloc:
+        problem = "it must not carry credentials, a query or a fragment"
+    elif parsed.scheme == "file" and (parsed.netloc or parsed.path):
+        return LocalStorage(Path(parsed.netloc + parsed.path))
+    elif parsed.scheme == "s3" and _BUCKET.fullmatch(parsed.netloc):
+        return S3Storage(parsed.netloc, parsed.path.strip("/"), endpoint_url=s3_endpoint_url)
+    elif parsed.scheme == "s3":
+        problem = "the bucket name must be 3-63 lowercase letters, digits, dots or hyphens"
+    # The URL itself is not echoed: a mistyped one may hold a secret.
+    raise ValueError(f"unsupported EVIDENCE_STORAGE_URL (scheme {parsed.scheme!r}): {problem}")
