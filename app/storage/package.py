@@ -24,6 +24,7 @@ import copy
 import hashlib
 import io
 import math
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import BinaryIO
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
 
@@ -40,20 +42,21 @@ PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 15.0
 CONTENT_W = PAGE_W - 2 * MARGIN
 TOP, BOTTOM = MARGIN, PAGE_H - MARGIN - 8  # room for the footer line
 CAPTION_H = 8.0
+PARAGRAPH_CHARS = 300
 SPOOL_BYTES = 16 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 
 # Regular and bold faces; the first pair whose regular face exists wins.
-_UNICODE_FONTS: tuple[tuple[str, str], ...] = (
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-    ("/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
-    ("/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf"),
-    ("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
-    ("/usr/share/fonts/noto/NotoSans-Regular.ttf", "/usr/share/fonts/noto/NotoSans-Bold.ttf"),
-    (
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    ),
+_UNICODE_FONTS: tuple[tuple[str, str], ...] = tuple(
+    (f"/usr/share/fonts/{regular}", f"/usr/share/fonts/{bold}")
+    for regular, bold in (
+        ("truetype/dejavu/DejaVuSans.ttf", "truetype/dejavu/DejaVuSans-Bold.ttf"),  # Debian, Ubuntu
+        ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),  # Fedora, Alpine
+        ("TTF/DejaVuSans.ttf", "TTF/DejaVuSans-Bold.ttf"),  # Arch
+        ("truetype/noto/NotoSans-Regular.ttf", "truetype/noto/NotoSans-Bold.ttf"),
+        ("noto/NotoSans-Regular.ttf", "noto/NotoSans-Bold.ttf"),
+        ("truetype/liberation/LiberationSans-Regular.ttf", "truetype/liberation/LiberationSans-Bold.ttf"),
+    )
 )
 _FALLBACK_FONTS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
@@ -61,8 +64,12 @@ _FALLBACK_FONTS: tuple[str, ...] = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
 )
-_ASCII_PUNCTUATION = str.maketrans({"…": "...", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
-# A typical English sentence: the statement's chars-per-line is measured on it, with 15 % to spare.
+# Ellipsis, dashes and curly quotes, which sellers paste from word processors, have ASCII stand-ins.
+_ASCII_PUNCTUATION = str.maketrans(
+    {"\u2026": "...", **dict.fromkeys("\u2013\u2014", "-"), **dict.fromkeys("\u2018\u2019", "'")}
+    | dict.fromkeys("\u201c\u201d", '"')
+)
+# A typical English sentence: the statement's chars-per-line is measured on it, with 20 % to spare.
 _SAMPLE = "The parcel was delivered to the cardholder's address and signed for; tracking shows the handover."
 
 
@@ -156,8 +163,8 @@ class _Fonts:
 
     def wrap(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> list[str]:
         self.set(pdf, style, size)
-        lines: list[str] = pdf.multi_cell(width, 5, self.clean(text), dry_run=True, output="LINES")
-        return lines or [""]
+        lines = pdf.multi_cell(width, 5, self.clean(text), dry_run=True, output="LINES")
+        return list(lines) if isinstance(lines, list) and lines else [""]
 
     def fit(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> str:
         lines = self.wrap(pdf, style, size, width, text)
@@ -175,10 +182,16 @@ def _font_bytes(path: str) -> bytes:
 def _own_font_files(pdf: FPDF) -> None:
     """Give each TTF its own parsed font: fpdf2 subsets it in place on output, and deep copies share it."""
     for font in pdf.fonts.values():
-        if isinstance(getattr(font, "ttfont", None), TTFont):
-            font.ttfont.close()  # fpdf2 opens the file lazily; from memory, nothing is left open
+        if isinstance(font, TTFFont):
+            font.ttfont.close()  # fpdf2 opens the file lazily; read from memory, nothing is left open
             data = io.BytesIO(_font_bytes(str(font.ttffile)))
-            font.ttfont = TTFont(data, recalcTimestamp=False, fontNumber=font.collection_font_number, lazy=True)
+            number = font.collection_font_number
+            font.ttfont = TTFont(data, recalcTimestamp=False, fontNumber=number, lazy=True)
+
+
+def _cmap(pdf: FPDF, key: str) -> frozenset[int]:
+    font = pdf.fonts[key]
+    return frozenset(font.cmap) if isinstance(font, TTFFont) else frozenset()
 
 
 @lru_cache(maxsize=2)
@@ -192,12 +205,12 @@ def _fonts(with_fallback: bool) -> _Fonts:
     regular, bold = found
     template.add_font("cbd", "", regular)
     template.add_font("cbd", "B", bold if Path(bold).is_file() else regular)
-    cmaps = [frozenset(template.fonts["cbd"].cmap)]
+    cmaps = [_cmap(template, "cbd")]
     if with_fallback:
         names = []
         for i, path in enumerate(p for p in _FALLBACK_FONTS if Path(p).is_file()):
             template.add_font(f"fb{i}", "", path)
-            cmaps.append(frozenset(template.fonts[f"fb{i}"].cmap))
+            cmaps.append(_cmap(template, f"fb{i}"))
             names.append(f"fb{i}")
         template.set_fallback_fonts(names, exact_match=False)
     _own_font_files(template)
@@ -212,24 +225,27 @@ def _fonts_for(texts: Sequence[str]) -> _Fonts:
 
 
 def _item_texts(items: Sequence[PackageItem]) -> list[str]:
-    return [t for i in items for t in (i.type_label, i.filename, i.description, i.text, *i.facts.values()) if t]
+    texts = [t for i in items for t in (i.type_label, i.filename, i.description, i.text) if t]
+    return texts + [f"{k}: {v}" for i in items for k, v in i.facts.items()]
 
 
 def _chars_per_line(fonts: _Fonts, pdf: FPDF) -> int:
     fonts.set(pdf, "", 10)
-    return max(20, int(CONTENT_W / (pdf.get_string_width(_SAMPLE) / len(_SAMPLE) * 1.15)))
+    return max(20, int(CONTENT_W / (pdf.get_string_width(_SAMPLE) / len(_SAMPLE) * 1.2)))
 
 
 def _statement_lines(chars: int, per_line: int) -> int:
-    return max(1, math.ceil(chars / per_line))
+    # Each paragraph ends in a part line and most are followed by a blank one: one more line per 300 chars.
+    return max(1, math.ceil(chars / per_line) + math.ceil(chars / PARAGRAPH_CHARS))
 
 
 def _row(height: float, runs: Sequence[_Run], rule: bool = False) -> _Line:
     return _Line(height, tuple(runs), rule)
 
 
-def _cover_blocks(fonts: _Fonts, pdf: FPDF, cover: Cover | None, statement: int | list[str],
-                  items: Sequence[PackageItem]) -> list[_Block]:
+def _cover_blocks(
+    fonts: _Fonts, pdf: FPDF, cover: Cover | None, statement: int | list[str], items: Sequence[PackageItem]
+) -> list[_Block]:
     """The cover as blocks of lines; without a ``cover`` the case facts are blank (for the estimate)."""
     facts: list[tuple[str, str]] = []
     if cover is not None:
@@ -316,7 +332,8 @@ def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> 
 def _render_cover(fonts: _Fonts, cover: Cover, items: Sequence[PackageItem]) -> bytes:
     pdf = fonts.pdf()
     pdf.add_page()
-    statement = fonts.wrap(pdf, "", 10, CONTENT_W, cover.statement.strip() or "(no statement)")
+    text = re.sub(r"\n\s*\n\s*", "\n\n", cover.statement.replace("\r\n", "\n").strip())
+    statement = fonts.wrap(pdf, "", 10, CONTENT_W, text or "(no statement)")
     reserved = _statement_lines(len(cover.statement), _chars_per_line(fonts, pdf))
     statement += [""] * (reserved - len(statement))
     pages = _paginate(_cover_blocks(fonts, pdf, cover, statement, items))
