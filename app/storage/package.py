@@ -7,8 +7,9 @@ gets a page of its own with a one-line caption, and every exhibit gets an outlin
 Fonts: fpdf2's core fonts encode Latin-1 only, and statements arrive in any script. We use the first
 Unicode TTF found at a few well-known paths (DejaVu, Noto, Liberation) plus any CJK font found as a
 fallback; a character no loaded font has becomes "?" in the PDF, never in the stored text. Without any TTF
-we fall back to Helvetica under the same rule (typographic punctuation becomes ASCII first). Font files are
-not shipped: the machine provides them (Debian: fonts-dejavu-core).
+we fall back to Helvetica in Windows-1252 (the PDF's WinAnsiEncoding, which has curly quotes and dashes) under
+the same rule. Image captions are ours and always in Helvetica: embedding a TTF subset per image page costs a
+quarter of a second. Font files are not shipped: the machine provides them (Debian: fonts-dejavu-core).
 
 Page estimate: the cover is laid out as lines of fixed height and paginated by our own rule (an index
 entry is never split unless it is taller than a page), so the same plan computed from the items and the
@@ -26,9 +27,10 @@ import io
 import math
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,11 +65,6 @@ _FALLBACK_FONTS: tuple[str, ...] = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-)
-# Ellipsis, dashes and curly quotes, which sellers paste from word processors, have ASCII stand-ins.
-_ASCII_PUNCTUATION = str.maketrans(
-    {"\u2026": "...", **dict.fromkeys("\u2013\u2014", "-"), **dict.fromkeys("\u2018\u2019", "'")}
-    | dict.fromkeys("\u201c\u201d", '"')
 )
 # A typical English sentence: the statement's chars-per-line is measured on it, with 20 % to spare.
 _SAMPLE = "The parcel was delivered to the cardholder's address and signed for; tracking shows the handover."
@@ -135,13 +132,20 @@ class _Line:
 _Block = tuple[int, list[_Line]]  # the first n lines are kept on one page
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Fonts:
     """A loaded font set; ``template`` has the fonts and no page, and is only ever deep-copied."""
 
     template: FPDF
     family: str
     cmaps: tuple[frozenset[int], ...]  # empty when on core fonts
+
+    @cached_property
+    def measurer(self) -> tuple[threading.Lock, FPDF]:
+        """A page to measure text on for estimates, one caller at a time."""
+        pdf = self.pdf()
+        pdf.add_page()
+        return threading.Lock(), pdf
 
     def pdf(self) -> FPDF:
         pdf: FPDF = copy.deepcopy(self.template)
@@ -152,7 +156,7 @@ class _Fonts:
         text = text.replace("\r\n", "\n").replace("\t", " ")
         text = "".join(c if c == "\n" or c.isprintable() else " " for c in text)
         if not self.cmaps:
-            return text.translate(_ASCII_PUNCTUATION).encode("latin-1", "replace").decode("latin-1")
+            return text.encode("cp1252", "replace").decode("cp1252")
         return "".join(c if c == "\n" or any(ord(c) in m for m in self.cmaps) else "?" for c in text)
 
     def set(self, pdf: FPDF, style: str, size: float) -> None:
@@ -164,14 +168,16 @@ class _Fonts:
     def wrap(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> list[str]:
         self.set(pdf, style, size)
         lines = pdf.multi_cell(width, 5, self.clean(text), dry_run=True, output="LINES")
-        return list(lines) if isinstance(lines, list) and lines else [""]
+        if not isinstance(lines, list) or not lines:
+            return [""]
+        # fpdf2 hands back core-font lines already encoded (as Latin-1 text); cell() would encode them again
+        return lines if self.cmaps else [line.encode("latin-1").decode("cp1252") for line in lines]
 
     def fit(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> str:
         lines = self.wrap(pdf, style, size, width, text)
         if len(lines) == 1:
             return lines[0]
-        tail = "..." if not self.cmaps else "…"
-        return self.wrap(pdf, style, size, width - pdf.get_string_width(tail) - 1, text)[0].rstrip() + tail
+        return self.wrap(pdf, style, size, width - pdf.get_string_width("…") - 1, text)[0].rstrip() + "…"
 
 
 @lru_cache(maxsize=8)
@@ -194,13 +200,14 @@ def _cmap(pdf: FPDF, key: str) -> frozenset[int]:
     return frozenset(font.cmap) if isinstance(font, TTFFont) else frozenset()
 
 
-@lru_cache(maxsize=2)
-def _fonts(with_fallback: bool) -> _Fonts:
+@lru_cache(maxsize=3)
+def _fonts(with_fallback: bool, core_only: bool = False) -> _Fonts:
     template = FPDF(unit="mm", format="A4")
+    template.core_fonts_encoding = "windows-1252"  # what the PDF declares; it has the curly quotes and dashes
     template.set_auto_page_break(False)
     template.set_margins(MARGIN, MARGIN, MARGIN)
     found = next(((r, b) for r, b in _UNICODE_FONTS if Path(r).is_file()), None)
-    if found is None:
+    if found is None or core_only:
         return _Fonts(template, "Helvetica", ())
     regular, bold = found
     template.add_font("cbd", "", regular)
@@ -322,10 +329,10 @@ def _paginate(blocks: Sequence[_Block]) -> list[list[tuple[float, _Line]]]:
 def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> int:
     """The package's page count, from the statement's length and the index, without reading evidence."""
     fonts = _fonts_for(_item_texts(items))
-    pdf = fonts.pdf()
-    pdf.add_page()
-    lines = _statement_lines(cover_statement_chars, _chars_per_line(fonts, pdf))
-    cover_pages = len(_paginate(_cover_blocks(fonts, pdf, None, lines, items)))
+    lock, pdf = fonts.measurer
+    with lock:
+        lines = _statement_lines(cover_statement_chars, _chars_per_line(fonts, pdf))
+        cover_pages = len(_paginate(_cover_blocks(fonts, pdf, None, lines, items)))
     return cover_pages + sum(i.pages for i in items if i.storage_key is not None)
 
 
@@ -355,7 +362,8 @@ def _render_cover(fonts: _Fonts, cover: Cover, items: Sequence[PackageItem]) -> 
     return bytes(pdf.output())
 
 
-def _image_page(fonts: _Fonts, item: PackageItem, data: io.BytesIO) -> bytes:
+def _image_page(item: PackageItem, data: io.BytesIO) -> bytes:
+    fonts = _fonts(False, core_only=True)  # the caption is ours, in Latin; embedding a TTF per image is slow
     pdf = fonts.pdf()
     pdf.add_page()
     with Image.open(data) as probe:
@@ -422,7 +430,7 @@ def build_package(out: BinaryIO, cover: Cover, items: Sequence[PackageItem],
                 with _seekable(raw) as source:
                     writer.append(PdfReader(source), import_outline=False)
             elif item.content_type in IMAGE_TYPES:
-                page = _image_page(fonts, item, io.BytesIO(raw.read()))
+                page = _image_page(item, io.BytesIO(raw.read()))
                 writer.append(PdfReader(io.BytesIO(page)))
             else:
                 raise ValueError(f"evidence {item.evidence_id} has no printable type ({item.content_type!r})")

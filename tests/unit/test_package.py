@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -11,6 +12,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader
+from pypdf.generic import Destination
 
 from app.storage import package
 from app.storage.package import BuiltPackage, Cover, PackageItem, build_package, estimate_pages
@@ -74,7 +76,8 @@ class _Case:
             content_type, ext = {"pdf": ("application/pdf", "pdf"), "png": ("image/png", "png")}.get(
                 kind, ("image/jpeg", "jpg")
             )
-            data = _pdf_bytes(tag, pages) if kind == "pdf" else _image_bytes(kind, (900, 600 + 300 * number))
+            size = (900, 600 + 300 * (number % 3))
+            data = _pdf_bytes(tag, pages) if kind == "pdf" else _image_bytes(kind, size)
             pages = pages if kind == "pdf" else 1
             key, name = f"cb_7Q2/ev_{number}", f"exhibit-{number}.{ext}"
             (self.root / "cb_7Q2").mkdir(exist_ok=True)
@@ -167,7 +170,8 @@ def test_outline_marks_every_exhibit_at_its_first_page(mixed: _Case) -> None:
     _, data = mixed.build()
     reader = PdfReader(io.BytesIO(data))
     cover = _cover_pages(_texts(data))
-    marks = [(o.title, reader.get_destination_page_number(o)) for o in reader.outline]  # type: ignore[union-attr]
+    outline = [o for o in reader.outline if isinstance(o, Destination)]
+    marks = [(o.title, reader.get_destination_page_number(o)) for o in outline]
     assert marks == [
         ("Cover", 0),
         ("Exhibit 1: Proof of delivery", cover),
@@ -201,7 +205,7 @@ def test_stream_without_seek_is_spooled(mixed: _Case) -> None:
             return len(chunk)
 
     def open_one_way(key: str) -> BinaryIO:
-        return io.BufferedReader(OneWay((mixed.root / key).read_bytes()))  # type: ignore[return-value]
+        return io.BufferedReader(OneWay((mixed.root / key).read_bytes()))
 
     built = build_package(io.BytesIO(), _cover(), mixed.items, open_one_way)
     assert built.pages == estimate_pages(len(STATEMENT), mixed.items)
@@ -209,8 +213,8 @@ def test_stream_without_seek_is_spooled(mixed: _Case) -> None:
 
 def test_non_latin_statement_builds(tmp_path: Path) -> None:
     case = _Case(tmp_path)
-    case.add("text", text="签收人：张三")
-    built, data = case.build(_cover("已发货，签收人：张三 ✓"))
+    case.add("text", text="签收人：张三")  # noqa: RUF001
+    built, data = case.build(_cover("已发货，签收人：张三 ✓"))  # noqa: RUF001
     assert built.pages == len(_texts(data)) == 1
 
 
@@ -222,9 +226,9 @@ def test_without_unicode_font_unencodable_characters_become_question_marks(
     try:
         case = _Case(tmp_path)
         case.add("png")
-        statement = "已发货 “signed” – ✓"
+        statement = "已发货 “signed” – ✓"  # noqa: RUF001
         built, data = case.build(_cover(statement))
-        assert '??? "signed" - ?' in _texts(data)[0]
+        assert "??? “signed” – ?" in _texts(data)[0]  # noqa: RUF001
         assert built.pages == estimate_pages(len(statement), case.items) == 2
     finally:
         package._fonts.cache_clear()
@@ -240,7 +244,7 @@ def test_long_statement_runs_over_several_cover_pages(tmp_path: Path) -> None:
 def test_unprintable_content_type_is_refused(tmp_path: Path) -> None:
     case = _Case(tmp_path)
     item = case.add("png")
-    case.items[0] = PackageItem(**{f: getattr(item, f) for f in item.__slots__} | {"content_type": "text/plain"})
+    case.items[0] = dataclasses.replace(item, content_type="text/plain")
     with pytest.raises(ValueError, match="no printable type"):
         case.build()
 
@@ -250,7 +254,8 @@ def _sized(root: Path, count: int) -> Iterator[PackageItem]:
     kinds = ("pdf", "png", "text", "jpeg")
     for n in range(count):
         kind = kinds[n % 4]
-        yield case.add(kind, tag=f"T{n}", pages=1 + n % 3, text="JT0146 sent by DHL" if kind == "text" else None)
+        text = "JT0146 sent by DHL" if kind == "text" else None
+        yield case.add(kind, tag=f"T{n}", pages=1 + n % 3, text=text)
 
 
 @pytest.mark.parametrize("count", [0, 1, 5, 20, 40])
