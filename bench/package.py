@@ -1,6 +1,6 @@
 """Build a 20-item appeal package (PDFs, PNG and JPEG photos, text) and print how long it took and its size.
 
-    .venv/bin/python bench/package.py
+.venv/bin/python bench/package.py
 """
 
 from __future__ import annotations
