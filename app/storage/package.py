@@ -4,12 +4,12 @@ The cover (fpdf2) holds the case facts, the seller's statement and the evidence 
 SHA-256; text-only evidence lives there only. PDF evidence is appended page for page (pypdf), each image
 gets a page of its own with a one-line caption, and every exhibit gets an outline entry.
 
-Fonts: fpdf2's core fonts encode Latin-1 only, and statements arrive in any script. We use the first
-Unicode TTF found at a few well-known paths (DejaVu, Noto, Liberation) plus any CJK font found as a
-fallback; a character no loaded font has becomes "?" in the PDF, never in the stored text. Without any TTF
-we fall back to Helvetica in Windows-1252 (the PDF's WinAnsiEncoding, which has curly quotes and dashes) under
-the same rule. Image captions are ours and always in Helvetica: embedding a TTF subset per image page costs a
-quarter of a second. Font files are not shipped: the machine provides them (Debian: fonts-dejavu-core).
+Fonts (``pdf_fonts``): fpdf2's core fonts encode Latin-1 only, and statements arrive in any script. The
+cover uses the first Unicode TTF found at a few well-known paths (DejaVu, Noto, Liberation), with any CJK
+font found as a fallback; a character no loaded font has becomes "?" in the PDF, never in the stored text.
+Without any TTF it falls back to Helvetica (Windows-1252) under the same rule. Image captions are ours and
+always in Helvetica: embedding a TTF subset per image page costs a quarter of a second. Font files are not
+shipped: the machine provides them (Debian: fonts-dejavu-core).
 
 Page estimate: the cover is laid out as lines of fixed height and paginated by our own rule (an index
 entry is never split unless it is taller than a page), so the same plan computed from the items and the
@@ -21,26 +21,22 @@ into more lines than that (many short paragraphs, wide scripts such as CJK).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import math
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import BinaryIO
 
-from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.fonts import TTFFont
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
 
-PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 15.0
+from app.storage.pdf_fonts import MARGIN, Fonts, fonts_for, load_fonts
+
+PAGE_W, PAGE_H = 210.0, 297.0
 CONTENT_W = PAGE_W - 2 * MARGIN
 TOP, BOTTOM = MARGIN, PAGE_H - MARGIN - 8  # room for the footer line
 CAPTION_H = 8.0
@@ -48,24 +44,6 @@ PARAGRAPH_CHARS = 300
 SPOOL_BYTES = 16 * 1024 * 1024
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 
-# Regular and bold faces; the first pair whose regular face exists wins.
-_UNICODE_FONTS: tuple[tuple[str, str], ...] = tuple(
-    (f"/usr/share/fonts/{regular}", f"/usr/share/fonts/{bold}")
-    for regular, bold in (
-        ("truetype/dejavu/DejaVuSans.ttf", "truetype/dejavu/DejaVuSans-Bold.ttf"),  # Debian, Ubuntu
-        ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),  # Fedora, Alpine
-        ("TTF/DejaVuSans.ttf", "TTF/DejaVuSans-Bold.ttf"),  # Arch
-        ("truetype/noto/NotoSans-Regular.ttf", "truetype/noto/NotoSans-Bold.ttf"),
-        ("noto/NotoSans-Regular.ttf", "noto/NotoSans-Bold.ttf"),
-        ("truetype/liberation/LiberationSans-Regular.ttf", "truetype/liberation/LiberationSans-Bold.ttf"),
-    )
-)
-_FALLBACK_FONTS: tuple[str, ...] = (
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-)
 # A typical English sentence: the statement's chars-per-line is measured on it, with 20 % to spare.
 _SAMPLE = "The parcel was delivered to the cardholder's address and signed for; tracking shows the handover."
 
@@ -132,111 +110,12 @@ class _Line:
 _Block = tuple[int, list[_Line]]  # the first n lines are kept on one page
 
 
-@dataclass(frozen=True)
-class _Fonts:
-    """A loaded font set; ``template`` has the fonts and no page, and is only ever deep-copied."""
-
-    template: FPDF
-    family: str
-    cmaps: tuple[frozenset[int], ...]  # empty when on core fonts
-
-    @cached_property
-    def measurer(self) -> tuple[threading.Lock, FPDF]:
-        """A page to measure text on for estimates, one caller at a time."""
-        pdf = self.pdf()
-        pdf.add_page()
-        return threading.Lock(), pdf
-
-    def pdf(self) -> FPDF:
-        pdf: FPDF = copy.deepcopy(self.template)
-        _own_font_files(pdf)
-        return pdf
-
-    def clean(self, text: str) -> str:
-        text = text.replace("\r\n", "\n").replace("\t", " ")
-        text = "".join(c if c == "\n" or c.isprintable() else " " for c in text)
-        if not self.cmaps:
-            return text.encode("cp1252", "replace").decode("cp1252")
-        return "".join(c if c == "\n" or any(ord(c) in m for m in self.cmaps) else "?" for c in text)
-
-    def set(self, pdf: FPDF, style: str, size: float) -> None:
-        if style == "M":
-            pdf.set_font("Courier", "", size)
-        else:
-            pdf.set_font(self.family, style, size)
-
-    def wrap(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> list[str]:
-        self.set(pdf, style, size)
-        lines = pdf.multi_cell(width, 5, self.clean(text), dry_run=True, output="LINES")
-        if not isinstance(lines, list) or not lines:
-            return [""]
-        # fpdf2 hands back core-font lines already encoded (as Latin-1 text); cell() would encode them again
-        return lines if self.cmaps else [line.encode("latin-1").decode("cp1252") for line in lines]
-
-    def fit(self, pdf: FPDF, style: str, size: float, width: float, text: str) -> str:
-        lines = self.wrap(pdf, style, size, width, text)
-        if len(lines) == 1:
-            return lines[0]
-        return self.wrap(pdf, style, size, width - pdf.get_string_width("…") - 1, text)[0].rstrip() + "…"
-
-
-@lru_cache(maxsize=8)
-def _font_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()
-
-
-def _own_font_files(pdf: FPDF) -> None:
-    """Give each TTF its own parsed font: fpdf2 subsets it in place on output, and deep copies share it."""
-    for font in pdf.fonts.values():
-        if isinstance(font, TTFFont):
-            font.ttfont.close()  # fpdf2 opens the file lazily; read from memory, nothing is left open
-            data = io.BytesIO(_font_bytes(str(font.ttffile)))
-            number = font.collection_font_number
-            font.ttfont = TTFont(data, recalcTimestamp=False, fontNumber=number, lazy=True)
-
-
-def _cmap(pdf: FPDF, key: str) -> frozenset[int]:
-    font = pdf.fonts[key]
-    return frozenset(font.cmap) if isinstance(font, TTFFont) else frozenset()
-
-
-@lru_cache(maxsize=3)
-def _fonts(with_fallback: bool, core_only: bool = False) -> _Fonts:
-    template = FPDF(unit="mm", format="A4")
-    template.core_fonts_encoding = "windows-1252"  # what the PDF declares; it has the curly quotes and dashes
-    template.set_auto_page_break(False)
-    template.set_margins(MARGIN, MARGIN, MARGIN)
-    found = next(((r, b) for r, b in _UNICODE_FONTS if Path(r).is_file()), None)
-    if found is None or core_only:
-        return _Fonts(template, "Helvetica", ())
-    regular, bold = found
-    template.add_font("cbd", "", regular)
-    template.add_font("cbd", "B", bold if Path(bold).is_file() else regular)
-    cmaps = [_cmap(template, "cbd")]
-    if with_fallback:
-        names = []
-        for i, path in enumerate(p for p in _FALLBACK_FONTS if Path(p).is_file()):
-            template.add_font(f"fb{i}", "", path)
-            cmaps.append(_cmap(template, f"fb{i}"))
-            names.append(f"fb{i}")
-        template.set_fallback_fonts(names, exact_match=False)
-    _own_font_files(template)
-    return _Fonts(template, "cbd", tuple(cmaps))
-
-
-def _fonts_for(texts: Sequence[str]) -> _Fonts:
-    base = _fonts(False)
-    if base.cmaps and any(c != "\n" and ord(c) not in base.cmaps[0] for t in texts for c in t):
-        return _fonts(True)
-    return base
-
-
 def _item_texts(items: Sequence[PackageItem]) -> list[str]:
     texts = [t for i in items for t in (i.type_label, i.filename, i.description, i.text) if t]
     return texts + [f"{k}: {v}" for i in items for k, v in i.facts.items()]
 
 
-def _chars_per_line(fonts: _Fonts, pdf: FPDF) -> int:
+def _chars_per_line(fonts: Fonts, pdf: FPDF) -> int:
     fonts.set(pdf, "", 10)
     return max(20, int(CONTENT_W / (pdf.get_string_width(_SAMPLE) / len(_SAMPLE) * 1.2)))
 
@@ -251,7 +130,7 @@ def _row(height: float, runs: Sequence[_Run], rule: bool = False) -> _Line:
 
 
 def _cover_blocks(
-    fonts: _Fonts, pdf: FPDF, cover: Cover | None, statement: int | list[str], items: Sequence[PackageItem]
+    fonts: Fonts, pdf: FPDF, cover: Cover | None, statement: int | list[str], items: Sequence[PackageItem]
 ) -> list[_Block]:
     """The cover as blocks of lines; without a ``cover`` the case facts are blank (for the estimate)."""
     facts: list[tuple[str, str]] = []
@@ -328,7 +207,7 @@ def _paginate(blocks: Sequence[_Block]) -> list[list[tuple[float, _Line]]]:
 
 def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> int:
     """The package's page count, from the statement's length and the index, without reading evidence."""
-    fonts = _fonts_for(_item_texts(items))
+    fonts = fonts_for(_item_texts(items))
     lock, pdf = fonts.measurer
     with lock:
         lines = _statement_lines(cover_statement_chars, _chars_per_line(fonts, pdf))
@@ -336,7 +215,7 @@ def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> 
     return cover_pages + sum(i.pages for i in items if i.storage_key is not None)
 
 
-def _render_cover(fonts: _Fonts, cover: Cover, items: Sequence[PackageItem]) -> bytes:
+def _render_cover(fonts: Fonts, cover: Cover, items: Sequence[PackageItem]) -> bytes:
     pdf = fonts.pdf()
     pdf.add_page()
     text = re.sub(r"\n\s*\n\s*", "\n\n", cover.statement.replace("\r\n", "\n").strip())
@@ -363,7 +242,7 @@ def _render_cover(fonts: _Fonts, cover: Cover, items: Sequence[PackageItem]) -> 
 
 
 def _image_page(item: PackageItem, data: io.BytesIO) -> bytes:
-    fonts = _fonts(False, core_only=True)  # the caption is ours, in Latin; embedding a TTF per image is slow
+    fonts = load_fonts(False, core_only=True)  # the caption is ours, in Latin; a TTF per image is slow
     pdf = fonts.pdf()
     pdf.add_page()
     with Image.open(data) as probe:
@@ -417,7 +296,7 @@ class _HashingWriter:
 def build_package(out: BinaryIO, cover: Cover, items: Sequence[PackageItem],
                   open_item: Callable[[str], BinaryIO]) -> BuiltPackage:  # fmt: skip
     """Write the package to ``out``; evidence is opened one item at a time through ``open_item``."""
-    fonts = _fonts_for([cover.statement, cover.order_label, cover.seller_name, *_item_texts(items)])
+    fonts = fonts_for([cover.statement, cover.order_label, cover.seller_name, *_item_texts(items)])
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(_render_cover(fonts, cover, items))))
     writer.add_outline_item(title="Cover", page_number=0)

@@ -14,7 +14,7 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import Destination
 
-from app.storage import package
+from app.storage import pdf_fonts
 from app.storage.package import BuiltPackage, Cover, PackageItem, build_package, estimate_pages
 
 STATEMENT = "We shipped the order with DHL; the cardholder signed for it on 30 November."
@@ -221,8 +221,8 @@ def test_non_latin_statement_builds(tmp_path: Path) -> None:
 def test_without_unicode_font_unencodable_characters_become_question_marks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(package, "_UNICODE_FONTS", ())
-    package._fonts.cache_clear()
+    monkeypatch.setattr(pdf_fonts, "UNICODE_FONTS", ())
+    pdf_fonts.load_fonts.cache_clear()
     try:
         case = _Case(tmp_path)
         case.add("png")
@@ -231,7 +231,7 @@ def test_without_unicode_font_unencodable_characters_become_question_marks(
         assert "??? “signed” – ?" in _texts(data)[0]  # noqa: RUF001
         assert built.pages == estimate_pages(len(statement), case.items) == 2
     finally:
-        package._fonts.cache_clear()
+        pdf_fonts.load_fonts.cache_clear()
 
 
 def test_long_statement_runs_over_several_cover_pages(tmp_path: Path) -> None:
