@@ -206,7 +206,7 @@ def _paginate(blocks: Sequence[_Block]) -> list[list[tuple[float, _Line]]]:
 
 
 def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> int:
-    """The package's page count, from the statement's length and the index, without reading evidence."""
+    """The package's page count from ``len(statement)`` and the index, without reading any evidence."""
     fonts = fonts_for(_item_texts(items))
     lock, pdf = fonts.measurer
     with lock:
