@@ -18,6 +18,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     EVIDENCE_STORAGE_URL=file:///data/evidence \
     HOST=0.0.0.0 \
     PORT=8000
+# Unicode fonts for the appeal package's cover page (Latin, Cyrillic, Greek; and Chinese).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core=2.37-6 fonts-wqy-microhei=0.2.0-beta-3.1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /srv --shell /usr/sbin/nologin app \
     && mkdir -p /data/evidence && chown -R app:app /data
 COPY --from=build /opt/venv /opt/venv

@@ -102,6 +102,30 @@ def _demo_seller() -> tuple[str, str]:
     return seller_id, key
 
 
+SAMPLE_POD = Path("var/sample-proof-of-delivery.pdf")
+
+
+def _sample_evidence() -> Path:
+    """A one-page proof of delivery to upload in the README's walkthrough."""
+    from fpdf import FPDF
+
+    doc = FPDF()
+    doc.add_page()
+    doc.set_font("Helvetica", "B", 18)
+    doc.cell(text="Proof of delivery (sample)", new_x="LMARGIN", new_y="NEXT")
+    doc.set_font("Helvetica", size=12)
+    for line in (
+        "Carrier: DHL Express",
+        "Tracking number: JD014600006281234567",
+        "Delivered: 2026-11-28 14:02, signed for by M. Muster",
+        "Address: Hauptstr. 5, 10115 Berlin, DE",
+    ):
+        doc.cell(text=line, new_x="LMARGIN", new_y="NEXT")
+    SAMPLE_POD.parent.mkdir(parents=True, exist_ok=True)
+    doc.output(str(SAMPLE_POD))
+    return SAMPLE_POD
+
+
 def demo(args: argparse.Namespace) -> None:
     """Migrate, create a demo seller and keys, print them, and serve on 127.0.0.1:8000."""
     os.environ.setdefault("PLATFORM_API_KEY", "pk_" + secrets.token_urlsafe(32))
@@ -114,6 +138,7 @@ def demo(args: argparse.Namespace) -> None:
         f"export PLATFORM_KEY={os.environ['PLATFORM_API_KEY']}",
         f"export SELLER_ID={seller_id}",
         f"export SELLER_KEY={seller_key}",
+        f"export SAMPLE_POD={_sample_evidence()}",
     ]
     DEMO_ENV.parent.mkdir(parents=True, exist_ok=True)
     DEMO_ENV.write_text("\n".join(lines) + "\n")

@@ -26,17 +26,20 @@ from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
 from app.domain.errors import FieldProblem, InvalidInput, MalformedJson
 from app.security.credentials import Caller, identify, verify
+from app.storage import Storage, storage_from_url
 
 MAX_JSON_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser, not data
 
 
 class Db:
-    """The database of this app: ``session()`` for use cases that write, ``loop_reader`` for reads."""
+    """The app's stores: ``session()`` for use cases that write, ``loop_reader`` for reads, and the
+    evidence ``storage``."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
         self.loop_reader: LoopReader = make_loop_reader(engine)
+        self.storage: Storage = storage_from_url(settings.evidence_storage_url, settings.s3_endpoint_url)
 
     def close(self) -> None:
         self.loop_reader.close()

@@ -21,8 +21,9 @@ from app.core.db import make_engine
 from app.core.edge import Edge
 from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
+from app.core.uploads import UPLOAD_FORM_ALLOWANCE
 from app.dependencies import Db
-from app.routers import chargebacks, messages, orders, sellers, system
+from app.routers import chargebacks, evidence, messages, orders, sellers, system
 from app.routers.support import operation_id
 from app.worker import Dispatcher
 
@@ -73,8 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.db = Db(app.state.engine, settings)
     install_error_handlers(app)
-    app.add_middleware(Edge, max_body_bytes=settings.max_json_body_bytes)
-    routers = [m.router for m in (chargebacks, system, sellers, orders, messages)]
+    app.add_middleware(
+        Edge,
+        max_body_bytes=settings.max_json_body_bytes,
+        max_upload_bytes=settings.max_evidence_file_bytes + UPLOAD_FORM_ALLOWANCE,
+    )
+    routers = [m.router for m in (chargebacks, evidence, system, sellers, orders, messages)]
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes]

@@ -27,7 +27,8 @@ from app.core.config import Settings
 from app.core.db import begin_write
 from app.models.outbox import OutboxMessage
 from app.notify.channels import ChannelDisabled, DeliveryError, send_email, send_sms
-from app.services import chargebacks, idempotency
+from app.services import chargebacks, evidence, idempotency
+from app.storage import storage_from_url
 
 log = logging.getLogger("chargeback_desk.dispatcher")
 
@@ -100,20 +101,22 @@ class Dispatcher:
         self.settings = settings
         self.batch = batch
         self.http = httpx.Client(timeout=10.0)
+        self.storage = storage_from_url(settings.evidence_storage_url, settings.s3_endpoint_url)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._maintained_at = float("-inf")
 
     def deliver(self, msg: OutboxMessage) -> None:
         if msg.channel == "email":
-            send_email(msg, self.settings)
+            send_email(msg, self.settings, self.storage.open)
         elif msg.channel == "sms":
             send_sms(msg, self.settings, self.http)
         else:
             raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
 
     def maintain(self) -> None:
-        """Hourly housekeeping: forget expired idempotency keys; keep SQLite's planner statistics fresh.
+        """Hourly housekeeping: forget expired idempotency keys; remove stored evidence that no row
+        names (a crash between storing and committing); keep SQLite's planner statistics fresh.
 
         PostgreSQL's autovacuum keeps its statistics by itself. Without statistics SQLite may pick
         the sweep's (status, respond_by) index for a seller's filtered list and sort thousands of
@@ -121,6 +124,13 @@ class Dispatcher:
         """
         with Session(self.engine) as session:
             idempotency.purge_expired(session)
+            try:
+                removed = evidence.sweep_orphans(session, self.storage)
+            except OSError:
+                log.exception("evidence orphan sweep failed; next round retries")
+            else:
+                if removed:
+                    log.info("removed %d orphaned evidence objects", removed)
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as conn:  # committed: ANALYZE results roll back with a transaction
                 conn.exec_driver_sql("PRAGMA optimize")

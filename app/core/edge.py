@@ -34,20 +34,25 @@ class Edge:
     with its traceback and the request id.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Evidence arrives as multipart: its own, larger ceiling here; the exact limits are checked
+        # while the file streams in.
+        self.max_upload_bytes = max(max_upload_bytes or max_body_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given, length = "", None
+        given, length, limit = "", None, self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
+            elif name == b"content-type" and value[:19].lower() == b"multipart/form-data":
+                limit = self.max_upload_bytes
         # Not a secret, only a correlation id: the fast non-cryptographic generator is enough.
         request_id = given if _VALID_ID.match(given) else f"{random.getrandbits(64):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
@@ -64,11 +69,11 @@ class Edge:
             await send(message)
 
         try:
-            refusal = self._refusal(scope, length)
+            refusal = self._refusal(scope, length, limit)
             if refusal is not None:
                 await refusal(scope, receive, send_with_id)
             elif length is None and scope["method"] not in _BODYLESS:
-                await self.app(scope, self._counting(receive), send_with_id)
+                await self.app(scope, self._counting(receive, limit), send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception:
@@ -85,7 +90,7 @@ class Edge:
                 access_log.info("%s %s %s %.1fms", scope["method"], path, status or 500, elapsed)
             request_id_var.reset(token)
 
-    def _refusal(self, scope: Scope, length: bytes | None) -> ASGIApp | None:
+    def _refusal(self, scope: Scope, length: bytes | None, limit: int) -> ASGIApp | None:
         if "\x00" in scope["path"]:
             return problem_response(
                 Request(scope), 404, "not_found", "Resource not found", "No such resource or route."
@@ -100,13 +105,13 @@ class Edge:
                 "Query parameters may not contain NUL characters.",
                 [{"field": "query", "message": "must not contain NUL characters"}],
             )
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             return problem_response(
-                Request(scope), 413, "payload_too_large", "Content too large", self._detail()
+                Request(scope), 413, "payload_too_large", "Content too large", self._detail(limit)
             )
         return None
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         """A body without ``Content-Length`` (chunked): counted as it is read."""
         seen = 0
 
@@ -115,16 +120,16 @@ class Edge:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
+                if seen > limit:
                     # Raised inside the body read: FastAPI lets HTTPException through, and the
                     # app's handler answers it as a problem.
-                    raise HTTPException(413, self._detail())
+                    raise HTTPException(413, self._detail(limit))
             return message
 
         return counted
 
-    def _detail(self) -> str:
-        return f"The request body is larger than {self.max_body_bytes} bytes."
+    def _detail(self, limit: int) -> str:
+        return f"The request body is larger than {limit} bytes."
 
 
 def _loggable_path(scope: Scope) -> str:

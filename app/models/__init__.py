@@ -2,6 +2,7 @@
 
 from app.models.base import metadata
 from app.models.chargeback import CaseEvent, Chargeback
+from app.models.evidence import Appeal, Evidence
 from app.models.idempotency import IdempotencyRecord
 from app.models.message import Message
 from app.models.order import Order
@@ -10,8 +11,10 @@ from app.models.seller import ApiKey, Seller
 
 __all__ = [
     "ApiKey",
+    "Appeal",
     "CaseEvent",
     "Chargeback",
+    "Evidence",
     "IdempotencyRecord",
     "Message",
     "Order",

@@ -36,6 +36,7 @@ class Order(SQLModel, table=True):
     amount_minor: int = DbField(sa_column=Column(BigInteger(), nullable=False))
     currency: str = DbField(max_length=3)
     description: str | None = DbField(default=None, max_length=500)
+    shipping_address: str | None = DbField(default=None, max_length=500)
     placed_at: datetime | None = DbField(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     frozen_amount_minor: int = DbField(default=0, sa_column=Column(BigInteger(), nullable=False))
     debited_amount_minor: int = DbField(default=0, sa_column=Column(BigInteger(), nullable=False))
@@ -59,6 +60,13 @@ class OrderCreate(InputModel):
     amount_minor: AmountMinor
     currency: Currency
     description: str | None = Field(default=None, max_length=500, examples=["2 x ceramic teapot"])
+    shipping_address: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Where the order was to be delivered; evidence naming another address is flagged.",
+        examples=["Hauptstr. 5, 10115 Berlin, DE"],
+    )
     placed_at: AwareTimestamp | None = Field(default=None, examples=["2026-11-20T08:15:00Z"])
 
 
@@ -70,6 +78,7 @@ class OrderPublic(SQLModel):
     amount_minor: int = Field(examples=[12999])
     currency: str = Field(examples=["EUR"])
     description: str | None = None
+    shipping_address: str | None = None
     placed_at: UTCTimestamp | None = None
     fund_status: FundStatus = Field(
         description="frozen while any chargeback holds funds; debited once funds were taken; else available.",

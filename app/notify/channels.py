@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import BinaryIO
 
 import httpx
 
@@ -34,7 +36,10 @@ def message_id(outbox_id: str, mail_from: str) -> str:
     return f"<{outbox_id}@{domain}>"
 
 
-def build_email(msg: OutboxMessage, settings: Settings) -> EmailMessage:
+Opener = Callable[[str], BinaryIO]  # a stored object's bytes by key (the evidence storage)
+
+
+def build_email(msg: OutboxMessage, settings: Settings, open_stored: Opener | None = None) -> EmailMessage:
     email = EmailMessage()
     email["From"] = str(msg.headers.get("From") or settings.mail_from)
     email["To"] = msg.recipient
@@ -46,13 +51,25 @@ def build_email(msg: OutboxMessage, settings: Settings) -> EmailMessage:
         if name.startswith("X-"):
             email[name] = str(value)
     email.set_content(msg.body)
+    for attachment in msg.headers.get("attachments") or []:
+        if open_stored is None:
+            raise DeliveryError("this message has attachments but no storage to read them", permanent=True)
+        try:
+            with open_stored(str(attachment["key"])) as stored:
+                data = stored.read()
+        except FileNotFoundError:
+            raise DeliveryError(f"attachment {attachment['key']} is missing", permanent=True) from None
+        except OSError as exc:
+            raise DeliveryError(f"attachment {attachment['key']}: {exc}") from None
+        maintype, _, subtype = str(attachment.get("content_type", "application/octet-stream")).partition("/")
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=str(attachment["filename"]))
     return email
 
 
-def send_email(msg: OutboxMessage, settings: Settings) -> None:
+def send_email(msg: OutboxMessage, settings: Settings, open_stored: Opener | None = None) -> None:
     if not settings.smtp_host:
         raise ChannelDisabled("SMTP_HOST is unset")
-    email = build_email(msg, settings)
+    email = build_email(msg, settings, open_stored)
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds

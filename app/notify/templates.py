@@ -22,6 +22,8 @@ class CaseFacts:
     working_days: int
     case_url: str
     seller_timezone: str | None = None
+    checklist: tuple[str, ...] = ()  # what the rule module asks for, one plain line each
+    report_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,10 @@ def _deadline(f: CaseFacts) -> str:
     return f.respond_by_local.strftime("%A %d %B %Y, %H:%M") + f" ({where})"
 
 
+def _checklist(f: CaseFacts) -> str:
+    return "\n".join(f"     - {line}" for line in f.checklist) or "     - any document that answers the claim"
+
+
 def case_opened(f: CaseFacts) -> Rendered:
     title = f"Chargeback on order {f.order_label}: respond by {f.respond_by_local:%d %b %Y}"
     body = f"""Hello {f.seller_name},
@@ -60,8 +66,9 @@ You have until {_deadline(f)} to appeal: {f.working_days} working days, counting
 
 What to do next:
   1. Open the case: {f.case_url}
-  2. Upload your evidence (for example proof of delivery, the original listing, refund proof or
-     your messages with the buyer). The case page lists what is still missing.
+  2. Upload your evidence. For this reason the bank needs:
+{_checklist(f)}
+     The evidence report shows what is still missing: {f.report_url}
   3. Submit one appeal with a short statement before the deadline.
 
 If you do not appeal in time, the chargeback stands and the frozen amount is debited.
@@ -80,6 +87,10 @@ the appeal window for the chargeback on order {f.order_label} ({f.amount}) close
 24 hours: {_deadline(f)}.
 
 Reason: {f.reason_title} (reason code {f.reason_code}).
+
+Evidence the bank needs for this reason:
+{_checklist(f)}
+See what is still missing: {f.report_url}
 
 Open the case, add your evidence and submit your appeal: {f.case_url}
 Without an appeal the chargeback stands and the frozen amount is debited.
@@ -116,3 +127,34 @@ Case: {f.case_url}
 Case {f.case_id} · bank reference {f.bank_reference}
 """
     return Rendered(f"chargeback_{outcome}", title, body)
+
+
+def appeal_submitted(f: CaseFacts, appeal_id: str, pages: int) -> Rendered:
+    title = f"Appeal submitted: order {f.order_label}"
+    body = f"""Hello {f.seller_name},
+
+your appeal of the chargeback on order {f.order_label} ({f.amount}) has been submitted.
+The package ({pages} pages) went to the bank's dispute team; your evidence is now frozen with it.
+The bank usually decides within 30 to 75 days; we will tell you its ruling.
+
+Appeal {appeal_id} · case {f.case_id} · {f.case_url}
+"""
+    return Rendered("appeal_submitted", title, body)
+
+
+def appeal_mail(f: CaseFacts, statement: str, package_sha256: str, pages: int) -> str:
+    """The email that carries the package to the appeal mailbox."""
+    return f"""Chargeback response for order {f.order_label}
+
+Seller: {f.seller_name}
+Case: {f.case_id}
+Bank reference: {f.bank_reference}
+Reason: {f.reason_title} (reason code {f.reason_code})
+Amount disputed: {f.amount}
+
+Seller's statement:
+{statement}
+
+The attached PDF ({pages} pages, SHA-256 {package_sha256}) holds the cover page with the evidence
+index and every evidence item.
+"""

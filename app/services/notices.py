@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.ids import new_id
+from app.domain.evidence_rules import advice_lines
 from app.domain.money import minor_units
 from app.domain.reasons import classify
 from app.models.message import Message
@@ -46,6 +47,8 @@ class CaseView(Protocol):
     @property
     def reason_title(self) -> str: ...
     @property
+    def reason_category(self) -> str: ...
+    @property
     def amount_minor(self) -> int: ...
     @property
     def currency(self) -> str: ...
@@ -59,6 +62,7 @@ def case_facts(
     settings: Settings, seller: SellerView, order: OrderView, case: CaseView, now: datetime
 ) -> templates.CaseFacts:
     calendar = settings.calendar
+    base = settings.public_base_url.rstrip("/")
     return templates.CaseFacts(
         seller_name=seller.name,
         order_label=order.external_ref or order.id,
@@ -71,8 +75,10 @@ def case_facts(
         respond_by_local=calendar.to_local(case.respond_by),
         timezone=settings.business_timezone,
         working_days=calendar.working_days_left(now, case.respond_by),
-        case_url=f"{settings.public_base_url.rstrip('/')}/v1/chargebacks/{case.id}",
+        case_url=f"{base}/v1/chargebacks/{case.id}",
         seller_timezone=seller.timezone,
+        checklist=tuple(advice_lines(case.reason_category)),
+        report_url=f"{base}/v1/chargebacks/{case.id}/evidence-report",
     )
 
 

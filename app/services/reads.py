@@ -22,11 +22,12 @@ from app.domain import case_states as cs
 from app.domain.errors import NotFound
 from app.models.base import UTCDateTime
 from app.models.chargeback import CaseEvent, Chargeback
+from app.models.evidence import Appeal, Evidence
 from app.models.message import Message
 from app.models.order import Order
 from app.models.seller import ApiKey, Seller
 from app.security.credentials import Caller, Scoped, readable, verify
-from app.services import views
+from app.services import appeals, views
 from app.services.pagination import decode_cursor, encode_cursor
 
 _CASES = Chargeback.__table__  # type: ignore[attr-defined]
@@ -247,3 +248,97 @@ async def seller(reader: LoopReader, caller: Caller, seller_id: str) -> dict[str
 async def api_keys(reader: LoopReader, caller: Caller, seller_id: str) -> list[dict[str, Any]]:
     await seller(reader, caller, seller_id)
     return [views.api_key(r) for r in await _all(reader, _SELLER_KEYS, caller, id=seller_id)]
+
+
+# Evidence, its report and the appeal ------------------------------------------------------------
+
+_EVIDENCE = Evidence.__table__  # type: ignore[attr-defined]
+_APPEALS = Appeal.__table__  # type: ignore[attr-defined]
+# The case with its order's address: what the report needs of both, in one statement.
+_CASE_FOR_REPORT = Scoped(
+    select(_CASES, _ORDERS.c.shipping_address)
+    .join(_ORDERS, _ORDERS.c.id == _CASES.c.order_id)
+    .where(_CASES.c.id == bindparam("id")),
+    _CASES.c.seller_id,
+)
+_EVIDENCE_ITEM = Scoped(
+    select(_EVIDENCE).where(
+        _EVIDENCE.c.id == bindparam("evidence_id"), _EVIDENCE.c.chargeback_id == bindparam("id")
+    ),
+    _EVIDENCE.c.seller_id,
+)
+# The case's items, in upload order: the order of the package's index.
+CASE_EVIDENCE: AnySelect = (
+    select(_EVIDENCE)
+    .where(_EVIDENCE.c.chargeback_id == bindparam("id"))
+    .order_by(_EVIDENCE.c.created_at, _EVIDENCE.c.id)
+)
+_APPEAL = Scoped(select(_APPEALS).where(_APPEALS.c.chargeback_id == bindparam("id")), _APPEALS.c.seller_id)
+
+
+async def _case_row(reader: LoopReader, caller: Caller, case_id: str) -> Any:
+    row = await _one(reader, _CASE_FOR_REPORT, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    if row is None:
+        raise NotFound(f"Chargeback {case_id} does not exist.")
+    return row
+
+
+async def case_for_upload(reader: LoopReader, caller: Caller, case_id: str) -> tuple[Any, int]:
+    """The case (an evidence upload's early check) and the bytes of evidence it holds."""
+    row = await _case_row(reader, caller, case_id)
+    items = await reader.all(CASE_EVIDENCE, {"id": case_id})  # the case is the caller's: so are these
+    return row, sum(i.size_bytes for i in items)
+
+
+def _evidence_page(after: bool) -> AnySelect:
+    e = _EVIDENCE.c
+    q = select(_EVIDENCE).where(e.chargeback_id == bindparam("id"))
+    if after:
+        q = q.where(
+            tuple_(e.created_at, e.id) < tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
+        )
+    return q.order_by(e.created_at.desc(), e.id.desc()).limit(_LIMIT)
+
+
+_EVIDENCE_PAGES = {after: _evidence_page(after) for after in (False, True)}
+
+
+async def evidence_list(
+    reader: LoopReader, settings: Settings, caller: Caller, case_id: str, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The case's items, newest first."""
+    await _case_row(reader, caller, case_id)
+    params: dict[str, Any] = {"id": case_id, "limit": limit + 1}
+    if cursor:
+        params["at"], params["last"] = decode_cursor(cursor)
+    rows = await reader.all(_EVIDENCE_PAGES[bool(cursor)], params)  # the case is the caller's: so are these
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return views.page([views.evidence(r, settings) for r in rows], next_cursor)
+
+
+async def evidence_item(reader: LoopReader, caller: Caller, case_id: str, evidence_id: str) -> Any:
+    row = None
+    if has_prefix(case_id, "cb") and has_prefix(evidence_id, "ev"):
+        row = await _one(reader, _EVIDENCE_ITEM, caller, id=case_id, evidence_id=evidence_id)
+    if row is None:
+        raise NotFound(f"Evidence {evidence_id} does not exist on chargeback {case_id}.")
+    return row
+
+
+async def evidence_report(
+    reader: LoopReader, settings: Settings, caller: Caller, case_id: str
+) -> dict[str, Any]:
+    case = await _case_row(reader, caller, case_id)
+    items = await reader.all(CASE_EVIDENCE, {"id": case_id})
+    return appeals.report(settings, case, case.shipping_address, items, utcnow()).as_dict()
+
+
+async def appeal(reader: LoopReader, caller: Caller, case_id: str) -> Any:
+    row = await _one(reader, _APPEAL, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    if row is None:
+        await _case_row(reader, caller, case_id)  # 404 for the case itself, else for its appeal
+        raise NotFound(f"Chargeback {case_id} has no appeal yet.")
+    return row

@@ -111,6 +111,7 @@ def order(row: Row, cases: Iterable[Row], now: datetime) -> dict[str, Any]:
         "amount_minor": row.amount_minor,
         "currency": row.currency,
         "description": row.description,
+        "shipping_address": row.shipping_address,
         "placed_at": row.placed_at,
         "fund_status": fund_status(frozen, debited),
         "frozen_amount_minor": frozen,
@@ -133,6 +134,46 @@ def message(row: Row) -> dict[str, Any]:
         "created_at": row.created_at,
         "read_at": row.read_at,
         "unread": row.read_at is None,
+    }
+
+
+def evidence(row: Row, settings: Settings) -> dict[str, Any]:
+    url = None
+    if row.storage_key is not None:
+        base = settings.public_base_url.rstrip("/")
+        url = f"{base}/v1/chargebacks/{row.chargeback_id}/evidence/{row.id}/content"
+    return {
+        "id": row.id,
+        "chargeback_id": row.chargeback_id,
+        "evidence_type": row.evidence_type,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size_bytes": row.size_bytes,
+        "sha256": row.sha256,
+        "pages": row.pages,
+        "text": row.text,
+        "description": row.description,
+        "facts": row.facts,
+        "content_url": url,
+        "appeal_id": row.appeal_id,
+        "created_at": row.created_at,
+    }
+
+
+def appeal(row: Row, settings: Settings) -> dict[str, Any]:
+    base = settings.public_base_url.rstrip("/")
+    return {
+        "id": row.id,
+        "chargeback_id": row.chargeback_id,
+        "order_id": row.order_id,
+        "statement": row.statement,
+        "evidence_ids": row.evidence_ids,
+        "path": row.path,
+        "submitted_at": row.submitted_at,
+        "package_sha256": row.package_sha256,
+        "package_size_bytes": row.package_size_bytes,
+        "package_pages": row.package_pages,
+        "package_url": f"{base}/v1/chargebacks/{row.chargeback_id}/appeal/package",
     }
 
 

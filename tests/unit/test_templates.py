@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.evidence_rules import advice_lines
+from app.domain.reasons import ReasonCategory
 from app.notify.templates import CaseFacts, case_closed, case_opened, reminder
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -57,3 +60,19 @@ def test_closing_message_says_what_happened_to_the_money(outcome: str) -> None:
     rendered = case_closed(facts(None), outcome, None, datetime(2026, 12, 3, tzinfo=SHANGHAI))
     assert rendered.kind == f"chargeback_{outcome}"
     assert ("released" if outcome == "won" else "debited") in rendered.body
+
+
+@pytest.mark.parametrize("category", [c.value for c in ReasonCategory])
+def test_notice_and_reminder_list_the_evidence_to_gather_within_a_message(category: str) -> None:
+    # A message-centre body holds at most 4,000 characters; the longest reason explanations are ~300.
+    checklist = tuple(advice_lines(category))
+    given = replace(
+        facts("Europe/Berlin"),
+        reason_explanation="x" * 400,
+        checklist=checklist,
+        report_url="http://127.0.0.1:8000/v1/chargebacks/cb_x/evidence-report",
+    )
+    for rendered in (case_opened(given), reminder(given)):
+        assert all(line in rendered.body for line in checklist)
+        assert given.report_url in rendered.body
+        assert len(rendered.body) <= 4_000
