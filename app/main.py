@@ -23,6 +23,7 @@ from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.uploads import UPLOAD_FORM_ALLOWANCE
 from app.dependencies import Db
+from app.models.evidence import EvidenceFacts
 from app.routers import chargebacks, evidence, messages, orders, sellers, system
 from app.routers.support import operation_id
 from app.worker import Dispatcher
@@ -77,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         Edge,
         max_body_bytes=settings.max_json_body_bytes,
-        max_upload_bytes=settings.max_evidence_file_bytes + UPLOAD_FORM_ALLOWANCE,
+        # Only a backstop (the route refuses an oversized file itself as it streams), so loose enough
+        # that the route's precise code comes first even when a body arrives in one piece.
+        max_upload_bytes=2 * settings.max_evidence_file_bytes + UPLOAD_FORM_ALLOWANCE,
     )
     routers = [m.router for m in (chargebacks, evidence, system, sellers, orders, messages)]
     for router in routers:
@@ -120,14 +123,12 @@ def _register_problem_schema(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.setdefault(
-            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        )
-        for name, sub in (
-            Problem.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
-        ):
-            components.setdefault(name, sub)
-        components["Problem"].pop("$defs", None)
+        # Schemas no route names as a body: the problem document, and the upload's JSON `facts` field.
+        for model in (Problem, EvidenceFacts):
+            generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in generated.pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            components.setdefault(model.__name__, generated)
         _errors_as_problems(schema)
         schema.setdefault("components", {})["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer", "description": "Platform key or seller API key"}

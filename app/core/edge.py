@@ -30,8 +30,9 @@ class Edge:
     log each request (method, path, status, time: never the query, headers or body, which may hold
     secrets); answer a NUL in the path (404) or query (422), which PostgreSQL text cannot hold; and
     refuse a body over ``max_body_bytes`` with 413, from its ``Content-Length`` before reading, or
-    while it is read when it has none; answer an unexpected exception with a 500 problem, logged
-    with its traceback and the request id.
+    while it is read when it has none (a multipart upload is only counted, against its own
+    ceiling: the upload route refuses an oversized file with its precise code as it streams in);
+    answer an unexpected exception with a 500 problem, logged with its traceback and the request id.
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int | None = None) -> None:
@@ -45,14 +46,18 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given, length, limit = "", None, self.max_body_bytes
+        given, length, limit, upload = "", None, self.max_body_bytes, False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
             elif name == b"content-length":
                 length = value
             elif name == b"content-type" and value[:19].lower() == b"multipart/form-data":
-                limit = self.max_upload_bytes
+                limit, upload = self.max_upload_bytes, True
+        if upload:
+            # An upload is measured as it streams (its route refuses an oversized file with its own
+            # code): not refused here by its declared length, only counted.
+            length = None
         # Not a secret, only a correlation id: the fast non-cryptographic generator is enough.
         request_id = given if _VALID_ID.match(given) else f"{random.getrandbits(64):016x}"
         scope.setdefault("state", {})["request_id"] = request_id

@@ -80,8 +80,8 @@ class EvidenceFacts(InputModel):
         default=None, description="The delivery date promised at sale.", examples=["2026-12-10T00:00:00Z"]
     )
     refund_id: SingleLine | None = Field(default=None, min_length=1, max_length=100, examples=["re_3QxY"])
-    refund_amount_minor: AmountMinor | None = None
-    refund_currency: Currency | None = None
+    refund_amount_minor: AmountMinor | None = Field(default=None, examples=[12999])
+    refund_currency: Currency | None = Field(default=None, examples=["EUR"])
     refunded_at: AwareTimestamp | None = Field(default=None, examples=["2026-11-25T09:00:00Z"])
 
 

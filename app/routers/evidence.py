@@ -108,6 +108,8 @@ UPLOAD_BODY: dict[str, Any] = {
                         "description": {"type": "string", "maxLength": FORM_FIELDS["description"]},
                         "facts": {
                             "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"$ref": "#/components/schemas/EvidenceFacts"},
                             "description": "A JSON object of `EvidenceFacts` (carrier, tracking_number, "
                             "delivered_at, delivery_address, signed, refund_amount_minor, refunded_at, …).",
                             "example": '{"carrier": "DHL", "tracking_number": "JD014600006281234567", '

@@ -73,11 +73,8 @@ def parse_form(fields: dict[str, str]) -> EvidenceForm:
     if "facts" in raw:
         try:
             raw["facts"] = json.loads(raw["facts"])
-        except ValueError:
-            raise InvalidInput(
-                "Form field `facts` must be a JSON object.",
-                errors=[FieldProblem("facts", "must be a JSON object")],
-            ) from None
+        except (ValueError, RecursionError):  # bad syntax, or nesting deep enough to exhaust the parser
+            raw["facts"] = None
         if not isinstance(raw["facts"], dict):
             raise InvalidInput(
                 "Form field `facts` must be a JSON object.",

@@ -8,13 +8,16 @@ appealed by the end of Thursday 3 Dec (Shanghai).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from time_machine import TimeMachineFixture
 
 from app.core.config import Settings
@@ -143,6 +146,8 @@ def test_facts_are_validated_and_kept(client: TestClient, world: World, case: di
         ({"evidence_type": "selfie"}, "evidence_type"),
         ({"facts": "{not json"}, "facts"),
         ({"facts": "[1, 2]"}, "facts"),
+        ({"facts": "[" * 7_000}, "facts"),
+        ({"facts": '{"carrier": ' * 1_500}, "facts"),
         ({"facts": '{"colour": "red"}'}, "facts.colour"),
         ({"facts": '{"delivered_at": "yesterday"}'}, "facts.delivered_at"),
         ({"facts": '{"refund_amount_minor": -5}'}, "facts.refund_amount_minor"),
@@ -364,3 +369,24 @@ def test_evidence_list_pages_newest_first(
     )
     assert [e["id"] for e in r.json()["data"]] == ids[:1]
     assert r.json()["next_cursor"] is None
+
+
+def test_a_file_larger_than_the_json_body_limit_streams_in(
+    client: TestClient, world: World, case: dict[str, Any], settings: Settings
+) -> None:
+    noise = Image.frombytes("L", (1600, 1600), os.urandom(1600 * 1600))  # incompressible: ~2.5 MB
+    out = io.BytesIO()
+    noise.save(out, format="PNG")
+    assert len(out.getvalue()) > 2 * settings.max_json_body_bytes
+    r = upload(client, case["id"], world.seller_headers, content=out.getvalue(), filename="scan.png")
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == hashlib.sha256(out.getvalue()).hexdigest()
+
+
+def test_an_oversized_file_gets_its_own_code_whatever_its_declared_length(
+    client: TestClient, world: World, case: dict[str, Any], settings: Settings
+) -> None:
+    content = b"%PDF-1.7\n" + os.urandom(settings.max_evidence_file_bytes + 1_000_000)
+    r = upload(client, case["id"], world.seller_headers, content=content)
+    assert_problem(r, 413, "file_too_large")
+    assert stored_files(settings) == []

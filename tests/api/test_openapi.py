@@ -171,7 +171,9 @@ def test_operation_parameters_have_types(spec: dict[str, Any]) -> None:
             assert _is_typed(spec, parameter["schema"]), f"{method.upper()} {path} {parameter['name']}"
 
 
-@pytest.mark.parametrize("name", ["ChargebackCreate", "OrderCreate", "SellerCreate"])
+@pytest.mark.parametrize(
+    "name", ["ChargebackCreate", "OrderCreate", "SellerCreate", "AppealCreate", "EvidenceFacts"]
+)
 def test_create_schema_carries_examples_for_every_field(spec: dict[str, Any], name: str) -> None:
     schema = spec["components"]["schemas"][name]
     assert schema["properties"]
