@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app.storage import S3Storage
-from tests.storage.conftest import BUCKET, MIB
+from tests.conftest import BUCKET
+from tests.storage.conftest import MIB
 from tests.storage.test_backends import _Generated
 
 
