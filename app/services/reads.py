@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, or_, select, tuple_
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, tuple_
 
 from app.core.clock import utcnow
 from app.core.config import Settings
@@ -283,11 +283,16 @@ async def _case_row(reader: LoopReader, caller: Caller, case_id: str) -> Any:
     return row
 
 
+_CASE_EVIDENCE_BYTES: AnySelect = select(
+    func.coalesce(func.sum(_EVIDENCE.c.size_bytes), 0).label("used")
+).where(_EVIDENCE.c.chargeback_id == bindparam("id"))
+
+
 async def case_for_upload(reader: LoopReader, caller: Caller, case_id: str) -> tuple[Any, int]:
     """The case (an evidence upload's early check) and the bytes of evidence it holds."""
     row = await _case_row(reader, caller, case_id)
-    items = await reader.all(CASE_EVIDENCE, {"id": case_id})  # the case is the caller's: so are these
-    return row, sum(i.size_bytes for i in items)
+    used = await reader.one(_CASE_EVIDENCE_BYTES, {"id": case_id})  # the case is the caller's: so is this
+    return row, int(used.used) if used is not None else 0
 
 
 def _evidence_page(after: bool) -> AnySelect:
