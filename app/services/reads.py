@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, tuple_
 
 from app.core.clock import utcnow
@@ -338,7 +339,9 @@ async def evidence_report(
 ) -> dict[str, Any]:
     case = await _case_row(reader, caller, case_id)
     items = await reader.all(CASE_EVIDENCE, {"id": case_id})
-    return appeals.report(settings, case, case.shipping_address, items, utcnow()).as_dict()
+    # Laying out the package's cover to count its pages is CPU work: off the event loop.
+    report = await to_thread.run_sync(appeals.report, settings, case, case.shipping_address, items, utcnow())
+    return report.as_dict()
 
 
 async def appeal(reader: LoopReader, caller: Caller, case_id: str) -> Any:

@@ -207,12 +207,38 @@ def _paginate(blocks: Sequence[_Block]) -> list[list[tuple[float, _Line]]]:
 
 def estimate_pages(cover_statement_chars: int, items: Sequence[PackageItem]) -> int:
     """The package's page count from ``len(statement)`` and the index, without reading any evidence."""
-    fonts = fonts_for(_item_texts(items))
-    lock, pdf = fonts.measurer
-    with lock:
-        lines = _statement_lines(cover_statement_chars, _chars_per_line(fonts, pdf))
-        cover_pages = len(_paginate(_cover_blocks(fonts, pdf, None, lines, items)))
+    key = (cover_statement_chars, tuple(_layout_key(i) for i in items))
+    cover_pages = _ESTIMATES.get(key)
+    if cover_pages is None:
+        # Measuring text is slow (tens of ms for a full index) and a case's evidence rarely changes.
+        fonts = fonts_for(_item_texts(items))
+        lock, pdf = fonts.measurer
+        with lock:
+            lines = _statement_lines(cover_statement_chars, _chars_per_line(fonts, pdf))
+            cover_pages = len(_paginate(_cover_blocks(fonts, pdf, None, lines, items)))
+        if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+            _ESTIMATES.clear()
+        _ESTIMATES[key] = cover_pages
     return cover_pages + sum(i.pages for i in items if i.storage_key is not None)
+
+
+_ESTIMATES: dict[tuple[object, ...], int] = {}
+_ESTIMATES_KEPT = 4096
+
+
+def _layout_key(item: PackageItem) -> tuple[object, ...]:
+    """Everything of an item that the cover's index prints."""
+    return (
+        item.number,
+        item.type_label,
+        item.filename,
+        item.sha256,
+        item.pages,
+        item.description,
+        item.text,
+        tuple(item.facts.items()),
+        item.storage_key is None,
+    )
 
 
 def _render_cover(fonts: Fonts, cover: Cover, items: Sequence[PackageItem]) -> bytes:

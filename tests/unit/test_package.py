@@ -265,3 +265,25 @@ def test_estimate_equals_built_page_count(tmp_path: Path, count: int, statement:
     out = io.BytesIO()
     built = build_package(out, _cover(statement), items, lambda key: (tmp_path / key).open("rb"))
     assert estimate_pages(len(statement), items) == built.pages == len(PdfReader(out).pages)
+
+
+def test_estimate_follows_a_changed_index_after_a_cached_one() -> None:
+    item = PackageItem(
+        number=1,
+        evidence_id="ev_1",
+        evidence_type="buyer_communication",
+        type_label="Messages with the buyer",
+        filename=None,
+        content_type=None,
+        sha256="0" * 64,
+        size_bytes=0,
+        pages=0,
+        description=None,
+        text="short",
+        facts={},
+        storage_key=None,
+    )
+    assert estimate_pages(0, [item]) == 1
+    assert estimate_pages(0, [item]) == 1  # from the cache
+    longer = dataclasses.replace(item, text="a long message from the buyer. " * 400)
+    assert estimate_pages(0, [longer]) > 1
