@@ -183,3 +183,66 @@ class MissingRequiredEvidence(InvalidInput):
 class EvidenceChanged(Conflict):
     code = "evidence_changed"
     title = "The case's evidence changed while the appeal was being built"
+
+
+# Buyer accounts ----------------------------------------------------------------------------------
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+    title = "The password is too weak"
+
+
+class EmailNotAllowed(InvalidInput):
+    code = "email_not_allowed"
+    title = "This email address cannot be used"
+
+
+class InvalidEmail(InvalidInput):
+    code = "invalid_email"
+    title = "The email address is not valid"
+
+
+class InvalidPhone(InvalidInput):
+    code = "invalid_phone"
+    title = "The phone number is not valid"
+
+
+class InvalidCode(InvalidInput):
+    code = "invalid_code"
+    title = "The code is not valid"
+
+
+class RegistrationExpired(Gone):
+    code = "registration_expired"
+    title = "The registration has expired"
+
+
+class TermsNotAccepted(InvalidInput):
+    code = "terms_not_accepted"
+    title = "The terms must be accepted"
+
+
+class NotVerified(Conflict):
+    code = "not_verified"
+    title = "The registration's email and phone are not verified yet"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "The identifier or password is not correct"
+
+
+class AccountNotActive(Forbidden):
+    code = "account_not_active"
+    title = "The account is not active"
+
+
+class IdentifierAmbiguous(Conflict):
+    code = "identifier_ambiguous"
+    title = "Several accounts share this identifier and password"
+
+
+class PaymentAccountTaken(Conflict):
+    code = "payment_account_taken"
+    title = "The payment account is bound to another buyer account"
