@@ -1,0 +1,103 @@
+"""Password hashing: Argon2id with a named cost profile, off the event loop in a bounded pool.
+
+Profiles (OWASP Password Storage Cheat Sheet; RFC 9106 §4): ``owasp`` is the cheat sheet's
+minimum (m=19 MiB, t=2, p=1) and the default; ``rfc9106`` is the RFC's second recommended
+option (m=64 MiB, t=3, p=4); ``test`` is the cheapest Argon2 accepts, for test suites only. Every
+profile uses a 16-byte salt and a 32-byte tag. The parameters travel in the PHC string, so hashes
+made under an older profile still verify and ``needs_rehash`` says when to replace them.
+
+Callers pass the password already NFKC-normalised (the password policy's job); the text is
+hashed as UTF-8 as given, never truncated or case-folded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import anyio
+import anyio.to_thread
+from argon2 import Parameters, Type
+from argon2 import PasswordHasher as _Argon2
+from argon2.exceptions import VerificationError
+
+DEFAULT_PROFILE = "owasp"
+# At most this many hashes at once per process: each holds its profile's memory, and the
+# handlers' own worker threads must stay free while a burst of logins queues here.
+DEFAULT_CONCURRENCY = 2
+
+
+def _argon2id(time_cost: int, memory_cost: int, parallelism: int) -> Parameters:
+    return Parameters(
+        type=Type.ID,
+        version=19,
+        salt_len=16,
+        hash_len=32,
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+    )
+
+
+PROFILES: Mapping[str, Parameters] = MappingProxyType(
+    {
+        "owasp": _argon2id(time_cost=2, memory_cost=19_456, parallelism=1),
+        "rfc9106": _argon2id(time_cost=3, memory_cost=65_536, parallelism=4),
+        # Argon2 needs 8 KiB per lane; anything cheaper is refused by the library.
+        "test": _argon2id(time_cost=1, memory_cost=8, parallelism=1),
+    }
+)
+
+
+def _utf8(password: str) -> bytes:
+    # A lone surrogate (valid in JSON) must hash, not raise, so it cannot turn a login into a 500.
+    return password.encode("utf-8", "surrogatepass")
+
+
+class PasswordHasher:
+    """Hash and verify passwords under one profile; the async methods run in a bounded thread pool."""
+
+    def __init__(self, profile: str = DEFAULT_PROFILE, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown password hash profile {profile!r}; choose one of {sorted(PROFILES)}")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.profile = profile
+        self.parameters = PROFILES[profile]
+        self._argon2 = _Argon2.from_parameters(self.parameters)
+        self.limiter = anyio.CapacityLimiter(concurrency)
+        # Same parameters as real hashes, so checking it costs what a real check costs.
+        self._dummy = self._argon2.hash(secrets.token_bytes(32))
+
+    def hash(self, password: str) -> str:
+        """The PHC string (``$argon2id$v=19$m=…,t=…,p=…$salt$tag``) of ``password``, freshly salted."""
+        return self._argon2.hash(_utf8(password))
+
+    def verify(self, stored: str, password: str) -> bool:
+        """Whether ``password`` matches ``stored``; False for a mismatch and for any malformed hash."""
+        try:
+            return self._argon2.verify(stored, _utf8(password))
+        except (VerificationError, ValueError):
+            # ValueError covers InvalidHashError and a stored value that is not even ASCII.
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        """Whether ``stored`` was made with other parameters than this profile's (or cannot be read)."""
+        try:
+            return self._argon2.check_needs_rehash(stored)
+        except ValueError:
+            return True
+
+    def verify_dummy(self, password: str) -> None:
+        """Spend a real verification's time for an unknown identifier, so timing does not tell."""
+        self.verify(self._dummy, password)
+
+    async def hash_async(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self.hash, password, limiter=self.limiter)
+
+    async def verify_async(self, stored: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(self.verify, stored, password, limiter=self.limiter)
+
+    async def verify_dummy_async(self, password: str) -> None:
+        await anyio.to_thread.run_sync(self.verify_dummy, password, limiter=self.limiter)
