@@ -2,18 +2,21 @@
 
 PostgreSQL tests run against ``TEST_POSTGRES_URL`` (default: the local ``test`` database). When it
 is unreachable they are skipped with a message, unless ``CBD_REQUIRE_POSTGRES=1`` (set by CI), which
-turns the skip into a failure.
+turns the skip into a failure. Redis (``TEST_REDIS_URL``, default database 15 of the local server)
+follows the same rule with ``CBD_REQUIRE_REDIS=1``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import redis
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -147,3 +150,38 @@ def s3_endpoint() -> Iterator[str]:
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in _DUMMY_AWS.items():
         monkeypatch.setenv(name, value)
+
+
+# Redis (rate limits shared by workers): the local server's database 15 ----------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_REDIS = os.environ.get("CBD_REQUIRE_REDIS", "") in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """``TEST_REDIS_URL`` when Redis answers; else a skip, or a failure with ``CBD_REQUIRE_REDIS=1``."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if REQUIRE_REDIS:
+            pytest.fail(f"Redis is required (CBD_REQUIRE_REDIS=1) but unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}; set CBD_REQUIRE_REDIS=1 to make this a failure")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys, and only they, are deleted afterwards."""
+    prefix = f"cbd-test-{_worker()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

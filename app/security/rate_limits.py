@@ -1,0 +1,91 @@
+"""Coarse rate limits per scope and key (an IP address, an identifier, a destination), over ``limits``.
+
+A moving window in memory (one process) or Redis (shared by every worker): ``hit`` counts one
+attempt and says how long to wait when the limit is reached. The rates below follow the account
+security checklist (django-allauth's per-IP and per-target limits, NIST 800-63B §3.2.2); growing
+per-account delays after failed logins live with the account in the database, not here.
+
+Keys reach the storage only as keyed digests, so an email address or phone number is never
+written to Redis in clear. A storage that cannot be reached is ``ServiceUnavailable``: a limit
+that silently stops counting would let brute force through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import time
+from functools import lru_cache
+
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from app.domain.errors import ServiceUnavailable
+
+LOGIN_PER_ADDRESS = "10/minute"
+LOGIN_PER_IDENTIFIER = "20/hour"
+CODE_SEND_PER_DESTINATION = "5/hour"
+CODE_SEND_PER_ADDRESS = "20/hour"
+RESET_PER_IDENTIFIER = "5/minute"
+RESET_PER_ADDRESS = "20/minute"
+REGISTER_PER_ADDRESS = "10/hour"
+
+DEFAULT_KEY_PREFIX = "cbd-limits"
+_SCOPE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
+_DIGEST_HEX = 32  # 128 bits: no two keys of a scope share a counter in practice
+
+
+@lru_cache(maxsize=64)
+def _item(rate: str) -> RateLimitItem:
+    return parse(rate)
+
+
+class RateLimiter:
+    """Moving-window limits in the storage named by ``storage_url`` (``memory://``, ``redis://…``).
+
+    ``hash_key`` (a key derived from ``SECRET_KEY``) keys the digests, so a copy of the storage
+    cannot be matched against a list of emails or phone numbers; ``key_prefix`` keeps this
+    service's Redis keys apart from others'.
+    """
+
+    def __init__(
+        self, storage_url: str, *, hash_key: bytes = b"", key_prefix: str = DEFAULT_KEY_PREFIX
+    ) -> None:
+        self._hash_key = hash_key
+        self._storage = storage_from_string(storage_url, key_prefix=key_prefix, wrap_exceptions=True)
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    def hit(self, scope: str, key: str, rate: str) -> int:
+        """Count one attempt: 0 when allowed, else the whole seconds (≥ 1) until one is allowed again.
+
+        A refused attempt is not counted, so retrying while refused does not push the wait back.
+        """
+        item, subject = _item(rate), self._subject(scope, key)
+        try:
+            if self._limiter.hit(item, scope, subject):
+                return 0
+            reset_time = self._limiter.get_window_stats(item, scope, subject).reset_time
+        except StorageError as exc:
+            raise _unavailable() from exc
+        return max(1, math.ceil(reset_time - time.time()))
+
+    def clear(self, scope: str, key: str, rate: str) -> None:
+        """Forget the attempts counted for ``key`` under ``scope`` at ``rate``."""
+        try:
+            self._limiter.clear(_item(rate), scope, self._subject(scope, key))
+        except StorageError as exc:
+            raise _unavailable() from exc
+
+    def _subject(self, scope: str, key: str) -> str:
+        if not _SCOPE.fullmatch(scope):
+            raise ValueError(f"scope must be a short lowercase name, not {scope!r}")
+        message = f"{scope}|{key}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:_DIGEST_HEX]
+
+
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("Rate limits cannot be checked right now; try again shortly.")
