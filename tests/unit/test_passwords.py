@@ -16,6 +16,7 @@ from app.domain.passwords import (
     context_words,
     normalise_password,
 )
+from tests.unit.unicode_forms import wide
 
 BLOCKLIST = frozenset(
     {"passwordpassword1", "correcthorsebatterystaple", "straße-straße-123", "grossegrosse12345!"}
@@ -29,11 +30,6 @@ FEW_CHARS = "uses fewer than 4 different characters"
 RUN = "is a run of consecutive characters"
 PATTERN = "repeats a short pattern"
 PERSONAL = "is built around your email address, username or member id"
-
-
-def wide(text: str) -> str:
-    """The full-width form of printable ASCII (what NFKC folds back)."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 def _check(
