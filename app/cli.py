@@ -1,4 +1,4 @@
-"""``chargeback-desk``: serve, migrate, worker, demo, create-platform-key."""
+"""``chargeback-desk``: serve, migrate, worker, demo, create-platform-key, outbox."""
 
 from __future__ import annotations
 
@@ -69,6 +69,33 @@ def worker(_: argparse.Namespace) -> None:
         dispatcher.loop()
     except KeyboardInterrupt:
         dispatcher.stop()
+
+
+def outbox(args: argparse.Namespace) -> None:
+    """Print the newest messages the outbox holds undelivered (no SMTP host or SMS gateway set)."""
+    from sqlalchemy import select
+    from sqlmodel import Session, col
+
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.models.outbox import OutboxMessage
+
+    q = select(OutboxMessage).where(col(OutboxMessage.status).in_(("held", "pending")))
+    if args.to:
+        q = q.where(col(OutboxMessage.recipient) == args.to)
+    engine = make_engine(Settings())
+    with Session(engine) as session:
+        rows = list(
+            session.execute(q.order_by(col(OutboxMessage.created_at).desc()).limit(args.limit)).scalars()
+        )
+    engine.dispose()
+    for msg in reversed(rows):
+        print(
+            f"--- {msg.channel} to {msg.recipient} at {msg.created_at:%Y-%m-%d %H:%M:%S} UTC ({msg.status})"
+        )
+        if msg.subject:
+            print(f"Subject: {msg.subject}")
+        print(msg.body.rstrip() + "\n")
 
 
 def create_platform_key(_: argparse.Namespace) -> None:
@@ -173,6 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("create-platform-key", help="print a new random platform key").set_defaults(
         func=create_platform_key
     )
+    p = sub.add_parser("outbox", help="print undelivered messages (local use without SMTP or SMS gateway)")
+    p.add_argument("--to", help="only messages to this email address or phone number (E.164)")
+    p.add_argument("--limit", type=int, default=5)
+    p.set_defaults(func=outbox)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -25,21 +25,24 @@ from sqlmodel import Session
 from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
 from app.domain.errors import FieldProblem, InvalidInput, MalformedJson
-from app.security.credentials import Caller, identify, verify
+from app.security.accounts import Auth
+from app.security.credentials import Caller, TokenCheck, identify, verify
 from app.storage import Storage, storage_from_url
 
 MAX_JSON_DEPTH = 32  # our bodies nest three levels; deeper is an attack on the parser, not data
 
 
 class Db:
-    """The app's stores: ``session()`` for use cases that write, ``loop_reader`` for reads, and the
-    evidence ``storage``."""
+    """The app's stores: ``session()`` for use cases that write, ``loop_reader`` for reads, the
+    evidence ``storage``, and ``auth`` (password hasher, keys, rate limiter) for the account use cases."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
         self.loop_reader: LoopReader = make_loop_reader(engine)
         self.storage: Storage = storage_from_url(settings.evidence_storage_url, settings.s3_endpoint_url)
+        self.auth = Auth(settings)
+        self.token_check = TokenCheck(self.auth.keys.jwt, self.auth.issuer, self.auth.audience)
 
     def close(self) -> None:
         self.loop_reader.close()
@@ -80,8 +83,9 @@ async def current_caller(request: Request) -> Caller:
     if caller is None:
         settings: Settings = request.app.state.settings
         platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
-        caller = identify(bearer_token(request), platform_key)
-        if caller.pending and request.method not in DEFERRED_KEY_METHODS:
+        caller = identify(bearer_token(request), platform_key, request.app.state.db.token_check)
+        # An access token's session is looked up at once: whether it acts as a seller depends on it.
+        if caller.pending and (request.method not in DEFERRED_KEY_METHODS or not caller.session_checked):
             caller = await verify(request.app.state.db.loop_reader, caller)
         state["caller"] = caller
     return caller
@@ -115,10 +119,17 @@ async def seller_or_platform_caller(request: Request, caller: CurrentCaller) -> 
     return caller
 
 
+async def account_caller(request: Request, caller: CurrentCaller) -> Caller:
+    caller = await verified_caller(request, caller)
+    caller.require_account()
+    return caller
+
+
 PlatformCaller = Annotated[Caller, Depends(platform_caller)]
 SellerCaller = Annotated[Caller, Depends(seller_caller)]
 SellerOrPlatform = Annotated[Caller, Depends(seller_or_platform_caller)]
-_GATES = (platform_caller, seller_caller, seller_or_platform_caller)
+AccountCaller = Annotated[Caller, Depends(account_caller)]
+_GATES = (platform_caller, seller_caller, seller_or_platform_caller, account_caller)
 
 DbDep = Annotated[Db, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

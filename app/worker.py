@@ -95,6 +95,14 @@ def _finish(session: Session, msg: OutboxMessage, values: dict[str, object]) -> 
     session.commit()
 
 
+REDACTED = "[removed after delivery: it held a one-time code or link]"
+
+
+def _spent(msg: OutboxMessage) -> dict[str, object]:
+    """A delivered (or abandoned) message that carried a code or a link keeps no copy of it."""
+    return {"body": REDACTED} if msg.headers.get("sensitive") else {}
+
+
 class Dispatcher:
     def __init__(self, engine: Engine, settings: Settings, batch: int = 20) -> None:
         self.engine = engine
@@ -170,6 +178,7 @@ class Dispatcher:
                     "status": "failed" if final else "pending",
                     "last_error": str(exc)[:1000],
                     "next_attempt_at": utcnow() + backoff(msg.attempts, random.random()),
+                    **(_spent(msg) if final else {}),
                 },
             )
         except Exception as exc:  # a message we cannot even build: retrying will not help
@@ -177,7 +186,7 @@ class Dispatcher:
             log.exception("delivery crashed id=%s channel=%s; marked failed", msg.id, msg.channel)
             _finish(session, msg, {"status": "failed", "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
         else:
-            _finish(session, msg, {"status": "sent", "sent_at": utcnow(), "last_error": None})
+            _finish(session, msg, {"status": "sent", "sent_at": utcnow(), "last_error": None, **_spent(msg)})
 
     def run_until_idle(self, max_rounds: int = 50) -> int:
         """Deliver until nothing is due (tests and the demo use this)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     max_evidence_file_bytes: int = 10_485_760
     max_evidence_case_bytes: int = 52_428_800
     max_package_pages: int = 19
-    password_min_length: int = 15
+    password_min_length: int = Field(default=15, ge=8, le=64)
+    # Argon2id parameters: "owasp" (m=19 MiB, t=2, p=1), "rfc9106" (64 MiB, t=3, p=4); "test" only in tests.
+    password_hash_profile: Literal["owasp", "rfc9106", "test"] = "owasp"
 
     dispatch_in_process: bool = True
     dispatch_poll_seconds: float = Field(default=2.0, gt=0)

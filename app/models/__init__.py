@@ -1,5 +1,6 @@
 """Table models and their schemas; importing this package registers every table on the metadata."""
 
+from app.models.account import Account, AccountToken, AuthSession, LoginThrottle, RefreshToken, Registration
 from app.models.base import metadata
 from app.models.chargeback import CaseEvent, Chargeback
 from app.models.evidence import Appeal, Evidence
@@ -10,15 +11,21 @@ from app.models.outbox import OutboxMessage
 from app.models.seller import ApiKey, Seller
 
 __all__ = [
+    "Account",
+    "AccountToken",
     "ApiKey",
     "Appeal",
+    "AuthSession",
     "CaseEvent",
     "Chargeback",
     "Evidence",
     "IdempotencyRecord",
+    "LoginThrottle",
     "Message",
     "Order",
     "OutboxMessage",
+    "RefreshToken",
+    "Registration",
     "Seller",
     "metadata",
 ]

@@ -1,7 +1,9 @@
 """One credential layer: every bearer credential resolves to a ``Caller``, and one tenancy rule.
 
-Today: the platform key and seller API keys; account access tokens resolve here too when they
-arrive, so routes depend on ``Caller`` and never on how the caller proved who it is.
+The platform key, seller API keys, and account access tokens (a JWT naming a login session, which
+is checked server-side on every request so a logout or a revoked session takes effect at once). A
+seller's owner account acts as that seller. Routes depend on ``Caller`` and never on how the caller
+proved who it is.
 
 A seller key is looked up once per request (``verify``). A read may defer that: its statements
 carry the key's own lookup (``readable`` scopes them by the seller that holds the key), so a read
@@ -17,12 +19,16 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, bindparam, select
 from sqlmodel import col
 
+from app.core.clock import utcnow
 from app.core.reads import AnySelect, LoopReader
 from app.domain.errors import Forbidden, InvalidCredential
+from app.models.account import Account, AuthSession
+from app.models.base import UTCDateTime
 from app.models.seller import ApiKey
 from app.security.api_keys import KEY_PREFIX, digest, same_secret
+from app.security.tokens import decode_access
 
-CallerKind = Literal["platform", "seller"]
+CallerKind = Literal["platform", "seller", "account"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +38,14 @@ class Caller:
     actor: str  # recorded in audit trails: "platform" or the API key id
     seller_id: str | None = None
     key_hash: str | None = None  # a seller key not yet looked up (``pending``)
+    account_id: str | None = None  # a user access token's account (a seller's owner too)
+    session_id: str | None = None
+    session_checked: bool = True  # an access token's session not yet looked up is ``pending``
 
     @property
     def pending(self) -> bool:
-        """A seller key whose lookup was deferred to the read's own statement (reads only)."""
-        return self.key_hash is not None
+        """A credential not looked up yet: a seller key (reads defer it) or an access token's session."""
+        return self.key_hash is not None or not self.session_checked
 
     def may_see(self, seller_id: str) -> bool:
         """The one tenancy rule: the platform sees every seller's data, a seller only its own.
@@ -64,6 +73,13 @@ class Caller:
     def require_seller_or_platform(self) -> None:
         if self.kind not in ("seller", "platform"):
             raise Forbidden("This operation needs a seller credential or the platform key.")
+
+    def require_account(self) -> str:
+        """The account of a user access token (a buyer, or a seller's owner)."""
+        self._verified()
+        if self.account_id is None:
+            raise Forbidden("This operation needs an account's access token (log in first).")
+        return self.account_id
 
 
 PLATFORM = Caller(kind="platform", principal_id="platform", actor="platform")
@@ -107,19 +123,68 @@ def seller_caller(key_id: str, seller_id: str) -> Caller:
     return Caller(kind="seller", principal_id=seller_id, actor=key_id, seller_id=seller_id)
 
 
-def identify(token: str | None, platform_key: str | None) -> Caller:
-    """Who ``token`` claims to be, without I/O: the platform, or a seller key still ``pending``."""
-    if not token or len(token) > 512:
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """How to read an access token: the key and the claims it must carry."""
+
+    key: bytes
+    issuer: str
+    audience: str
+
+
+def identify(token: str | None, platform_key: str | None, tokens: TokenCheck | None = None) -> Caller:
+    """Who ``token`` claims to be, without I/O: the platform, a seller key still ``pending``, or an
+    access token whose session is still to be checked."""
+    if not token or len(token) > 2048:
         raise InvalidCredential("Send `Authorization: Bearer <credential>`.")
     if token.startswith(KEY_PREFIX):
         return Caller(kind="seller", principal_id="", actor="", key_hash=digest(token))
     if platform_key and same_secret(token, platform_key):
         return PLATFORM
+    if tokens is not None and token.count(".") == 2:
+        claims = decode_access(tokens.key, token, issuer=tokens.issuer, audience=tokens.audience)
+        return Caller(
+            kind="account",
+            principal_id=claims.account_id,
+            actor=claims.account_id,
+            account_id=claims.account_id,
+            session_id=claims.session_id,
+            session_checked=False,
+        )
     raise unknown_credential()
 
 
+_LIVE_SESSION = (
+    select(col(Account.id), col(Account.seller_id))
+    .join(AuthSession, col(AuthSession.account_id) == col(Account.id))
+    .where(
+        col(AuthSession.id) == bindparam("sid"),
+        col(AuthSession.revoked_at).is_(None),
+        col(AuthSession.expires_at) > bindparam("now", type_=UTCDateTime()),
+        col(Account.status) == "active",
+    )
+)
+
+
 async def verify(reader: LoopReader, caller: Caller) -> Caller:
-    """The caller with its key looked up; an unknown or revoked key is the same 401 as a missing one."""
+    """The caller with its credential looked up; an unknown or revoked key, or an ended session, is
+    the same 401 as a missing credential."""
+    if not caller.session_checked:
+        row = await reader.one(_LIVE_SESSION, {"sid": caller.session_id, "now": utcnow()})
+        if row is None or row.id != caller.account_id:
+            raise InvalidCredential("The session has ended; log in again.")
+        if row.seller_id is not None:  # a seller's owner account acts as that seller
+            return Caller(
+                kind="seller",
+                principal_id=row.seller_id,
+                actor=row.id,
+                seller_id=row.seller_id,
+                account_id=row.id,
+                session_id=caller.session_id,
+            )
+        return Caller(
+            kind="account", principal_id=row.id, actor=row.id, account_id=row.id, session_id=caller.session_id
+        )
     if caller.key_hash is None:
         return caller
     row = await reader.one(_KEY_LOOKUP, {TENANT_KEY: caller.key_hash})

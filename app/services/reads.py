@@ -21,6 +21,7 @@ from app.core.ids import has_prefix
 from app.core.reads import AnySelect, LoopReader
 from app.domain import case_states as cs
 from app.domain.errors import NotFound
+from app.models.account import Account, Registration
 from app.models.base import UTCDateTime
 from app.models.chargeback import CaseEvent, Chargeback
 from app.models.evidence import Appeal, Evidence
@@ -350,3 +351,35 @@ async def appeal(reader: LoopReader, caller: Caller, case_id: str) -> Any:
         await _case_row(reader, caller, case_id)  # 404 for the case itself, else for its appeal
         raise NotFound(f"Chargeback {case_id} has no appeal yet.")
     return row
+
+
+# Accounts ------------------------------------------------------------------------------------
+
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+# An account reads only itself: the statement is scoped to the caller's own account id.
+_OWN_ACCOUNT: AnySelect = select(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("id"))
+
+
+async def account(reader: LoopReader, account_id: str) -> dict[str, Any]:
+    row = await reader.one(_OWN_ACCOUNT, {"id": account_id})
+    if row is None:
+        raise NotFound("The account does not exist.")
+    return views.account(row)
+
+
+_REGISTRATIONS = Registration.__table__  # type: ignore[attr-defined]
+# Anyone holding a registration's id (unguessable) may see how far it got; nothing more is shown.
+_REGISTRATION: AnySelect = select(
+    _REGISTRATIONS.c.id, _REGISTRATIONS.c.status, _REGISTRATIONS.c.expires_at
+).where(_REGISTRATIONS.c.id == bindparam("id"))
+
+
+async def registration(reader: LoopReader, registration_id: str) -> dict[str, Any]:
+    row = (
+        await reader.one(_REGISTRATION, {"id": registration_id})
+        if has_prefix(registration_id, "reg")
+        else None
+    )
+    if row is None:
+        raise NotFound(f"Registration {registration_id} does not exist.")
+    return views.registration(row)

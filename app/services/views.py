@@ -177,6 +177,24 @@ def appeal(row: Row, settings: Settings) -> dict[str, Any]:
     }
 
 
+def registration(row: Row) -> dict[str, Any]:
+    return {"id": row.id, "status": row.status, "expires_at": row.expires_at}
+
+
+def account(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "member_id": row.member_id,
+        "email": row.email,
+        "phone": row.phone,
+        "country": row.country,
+        "username": row.username,
+        "status": row.status,
+        "seller_id": row.seller_id,
+        "created_at": row.created_at,
+    }
+
+
 def _projection(schema: type[BaseModel]) -> Callable[[Row], dict[str, Any]]:
     """A body that is the row's columns under the schema's field names, in the schema's order."""
     fields = tuple(schema.model_fields)

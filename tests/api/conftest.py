@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -111,6 +114,7 @@ def settings(database_url: str, mailbox: Mailbox, tmp_path: Any) -> Settings:
         smtp_host="127.0.0.1",
         smtp_port=mailbox.port,
         evidence_storage_url=f"file://{tmp_path}/evidence",
+        password_hash_profile="test",
         dispatch_in_process=False,
         business_timezone="Asia/Shanghai",
         business_calendar="CN",
@@ -136,6 +140,49 @@ def dispatcher(app: FastAPI, settings: Settings) -> Iterator[Dispatcher]:
     d = Dispatcher(app.state.engine, settings)
     yield d
     d.http.close()
+
+
+@dataclass
+class SmsGateway:
+    """A real HTTP receiver on loopback that records what it was sent and answers ``status``."""
+
+    url: str
+    status: int = 200
+    bodies: list[Any] = field(default_factory=list)
+    idempotency_keys: list[str | None] = field(default_factory=list)
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    gateway = SmsGateway(url=f"http://127.0.0.1:{server.server_address[1]}/sms")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            assert self.headers.get_content_type() == "application/json"
+            gateway.bodies.append(json.loads(raw))
+            gateway.idempotency_keys.append(self.headers.get("Idempotency-Key"))
+            payload = b'{"ok": true}' if gateway.status < 400 else b'{"error": "nope"}'
+            self.send_response(gateway.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 (keep test output quiet)
+            return
+
+    server.RequestHandlerClass = Handler
+    # A short poll interval only makes shutdown() at teardown quick.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="sms-gateway", daemon=True)
+    thread.start()
+    try:
+        yield gateway
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 # Factories -------------------------------------------------------------------

@@ -5,14 +5,10 @@ Time is moved with ``time_machine`` (never slept); ``Dispatcher.run_once`` is dr
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -29,7 +25,7 @@ from app.models.outbox import OutboxMessage
 from app.notify.channels import build_email
 from app.notify.outbox import enqueue
 from app.worker import BASE_DELAY, LEASE, MAX_DELAY, Dispatcher, _finish, backoff, claim
-from tests.api.conftest import Mailbox, World, free_port, kept_logs, make_case
+from tests.api.conftest import Mailbox, SmsGateway, World, free_port, kept_logs, make_case
 
 PHONE = "+8613800138000"
 MakeDispatcher = Callable[..., Dispatcher]
@@ -104,49 +100,6 @@ def smtp_server() -> Iterator[Callable[[object], int]]:
 def dispatcher_log() -> Iterator[list[logging.LogRecord]]:
     with kept_logs("chargeback_desk.dispatcher") as records:
         yield records
-
-
-@dataclass
-class SmsGateway:
-    """A real HTTP receiver on loopback that records what it was sent and answers ``status``."""
-
-    url: str
-    status: int = 200
-    bodies: list[Any] = field(default_factory=list)
-    idempotency_keys: list[str | None] = field(default_factory=list)
-
-
-@pytest.fixture
-def sms_gateway() -> Iterator[SmsGateway]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    gateway = SmsGateway(url=f"http://127.0.0.1:{server.server_address[1]}/sms")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            assert self.headers.get_content_type() == "application/json"
-            gateway.bodies.append(json.loads(raw))
-            gateway.idempotency_keys.append(self.headers.get("Idempotency-Key"))
-            payload = b'{"ok": true}' if gateway.status < 400 else b'{"error": "nope"}'
-            self.send_response(gateway.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 (keep test output quiet)
-            return
-
-    server.RequestHandlerClass = Handler
-    # A short poll interval only makes shutdown() at teardown quick.
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="sms-gateway", daemon=True)
-    thread.start()
-    try:
-        yield gateway
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 class FlakyInbox:

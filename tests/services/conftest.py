@@ -45,6 +45,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         database_pool_size=1,
         dispatch_in_process=False,
+        password_hash_profile="test",
         business_timezone="Asia/Shanghai",
         business_calendar="CN",
     )
