@@ -246,3 +246,8 @@ class IdentifierAmbiguous(Conflict):
 class PaymentAccountTaken(Conflict):
     code = "payment_account_taken"
     title = "The payment account is bound to another buyer account"
+
+
+class WrongPassword(InvalidInput):
+    code = "invalid_password"
+    title = "The current password is not correct"

@@ -210,3 +210,61 @@ class TokenPair(SQLModel):
 
 class RefreshRequest(InputModel):
     refresh_token: str = Field(min_length=1, max_length=200, examples=["rt_…"])
+
+
+class PasswordResetRequest(InputModel):
+    identifier: str = Field(
+        min_length=1,
+        max_length=254,
+        description="Email, phone or member id.",
+        examples=["mia.schmidt@example.com"],
+    )
+    channel: Literal["email", "phone"] = Field(description="Where the code goes.", examples=["email"])
+
+
+class PasswordResetConfirm(InputModel):
+    identifier: str = Field(min_length=1, max_length=254, examples=["mia.schmidt@example.com"])
+    code: str = Field(min_length=1, max_length=12, examples=["482913"])
+    new_password: str = Field(min_length=1, max_length=1024, examples=["a brand new long passphrase"])
+
+
+class Accepted(SQLModel):
+    status: str = Field(examples=["accepted"])
+
+
+class AccountUpdate(InputModel):
+    username: str | None = Field(
+        default=None, min_length=2, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["mia"]
+    )
+
+
+class EmailChange(InputModel):
+    new_email: str = Field(min_length=1, max_length=1024, examples=["mia@new-home.example"])
+
+
+class PhoneChange(InputModel):
+    new_phone: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Parsed for the account's country unless it starts with +.",
+        examples=["+49 1512 7654321"],
+    )
+
+
+class CodeConfirm(InputModel):
+    code: str = Field(min_length=1, max_length=12, examples=["482913"])
+
+
+class PasswordChange(InputModel):
+    current_password: str = Field(min_length=1, max_length=1024, examples=["correct horse battery staple"])
+    new_password: str = Field(min_length=1, max_length=1024, examples=["a brand new long passphrase"])
+
+
+class VerificationCodeRequest(InputModel):
+    purpose: Literal["deactivate"] = Field(examples=["deactivate"])
+    channel: Literal["email", "phone"] = Field(examples=["email"])
+
+
+class Deactivate(InputModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["I no longer shop here."])
+    code: str = Field(min_length=1, max_length=12, examples=["482913"])

@@ -34,6 +34,15 @@ class SellerCreate(InputModel):
         description="The seller's own time zone; defaults to the business time zone.",
         examples=["Europe/Berlin"],
     )
+    owner_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Creates the seller's owner account (email = the seller's, active at once): it logs "
+        "in like a buyer, uses the buyer endpoints, and its access token works on the seller endpoints "
+        "like an API key. The password policy of buyer accounts applies.",
+        examples=["a long passphrase the owner chose"],
+    )
 
 
 class SellerPublic(SQLModel):
@@ -43,7 +52,9 @@ class SellerPublic(SQLModel):
     country: str = Field(examples=["DE"])
     timezone: str = Field(examples=["Europe/Berlin"])
     account_id: str | None = Field(
-        default=None, description="The seller's owner account (buyer accounts arrive with the accounts API)."
+        default=None,
+        description="The seller's owner account (created with `owner_password`); null without one.",
+        examples=["acct_01jd2x3y4z5a6b7c8d9e0f1g2h"],
     )
     created_at: UTCTimestamp
 

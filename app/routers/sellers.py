@@ -9,6 +9,7 @@ from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
 from app.routers.support import create_once, json_response
+from app.security.tokens import token_digest
 from app.services import reads, sellers
 
 router = APIRouter(prefix="/v1/sellers", tags=["sellers"], route_class=ApiRoute)
@@ -19,7 +20,7 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     "",
     status_code=201,
     response_model=SellerPublic,
-    responses=error_responses(*_AUTH, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+    responses=error_responses(*_AUTH, e.WeakPassword, e.IdempotencyKeyReused, e.IdempotencyInProgress),
 )
 def create_seller(
     request: Request,
@@ -28,14 +29,20 @@ def create_seller(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Create a seller."""
+    """Create a seller (and, with `owner_password`, its owner account)."""
+    # The owner's password enters the idempotency record only as a keyed digest.
+    fingerprint = body.model_copy(
+        update={"owner_password": token_digest(db.auth.keys.tokens, body.owner_password)}
+        if body.owner_password is not None
+        else {}
+    )
     return create_once(
         request,
         db,
         caller,
         idempotency_key,
-        body,
-        lambda session, r: sellers.create_seller(session, db.settings, body, r),
+        fingerprint,
+        lambda session, r: sellers.create_seller(session, db.settings, body, r, db.auth),
         location="/v1/sellers/{id}",
     )
 

@@ -35,7 +35,7 @@ from app.security.accounts import Auth
 from app.security.tokens import issue_access, new_token, token_digest
 
 
-def _identifier(raw: str) -> tuple[str, str]:
+def identifier_of(raw: str) -> tuple[str, str]:
     """(kind, normalised value) of a login identifier: an email, a member id or a phone number."""
     value = raw.strip()
     if "@" in value:
@@ -50,9 +50,14 @@ def _throttle_key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
-def _candidates(session: Session, kind: str, value: str) -> list[Account]:
+def candidates(session: Session, kind: str, value: str) -> list[Account]:
     column = {"email": Account.email_key, "member_id": Account.member_id, "phone": Account.phone}[kind]
-    q = select(Account).where(col(column) == value).order_by(col(Account.created_at))
+    # A deactivated account no longer answers to its email, phone or member id.
+    q = (
+        select(Account)
+        .where(col(column) == value, col(Account.status) != "deactivated")
+        .order_by(col(Account.created_at))
+    )
     return list(session.execute(q.limit(20)).scalars())
 
 
@@ -69,7 +74,7 @@ def login(session: Session, auth: Auth, data: LoginRequest, client: str) -> dict
     wait = auth.limiter.hit("login", client, rate_limits.LOGIN_PER_ADDRESS)
     if wait:
         raise RateLimited("Too many logins from this address; wait before trying again.", retry_after=wait)
-    kind, value = _identifier(data.identifier)
+    kind, value = identifier_of(data.identifier)
     key = _throttle_key(kind, value)
     begin_write(session)
     now = utcnow()
@@ -81,7 +86,7 @@ def login(session: Session, auth: Auth, data: LoginRequest, client: str) -> dict
             raise RateLimited(
                 "Too many failed logins for this identifier; wait, or reset the password.", retry_after=wait
             )
-    accounts = _candidates(session, kind, value)
+    accounts = candidates(session, kind, value)
     session.rollback()  # no transaction is held while passwords are hashed
     password = normalise_password(data.password)
     if not accounts:
@@ -191,3 +196,13 @@ def revoke_all(session: Session, account_id: str, reason: str, now: datetime) ->
         .where(col(AuthSession.account_id) == account_id, or_(col(AuthSession.revoked_at).is_(None)))
         .values(revoked_at=now, revoked_reason=reason)
     )
+
+
+def revoke_others(session: Session, account_id: str, keep: str | None, reason: str, now: datetime) -> None:
+    """End every session of the account but ``keep`` (the caller's own), in the caller's transaction."""
+    q = update(AuthSession).where(
+        col(AuthSession.account_id) == account_id, col(AuthSession.revoked_at).is_(None)
+    )
+    if keep is not None:
+        q = q.where(col(AuthSession.id) != keep)
+    session.execute(q.values(revoked_at=now, revoked_reason=reason))

@@ -234,7 +234,7 @@ def resend(
     return {"status": reg.status, "retry_after": int(rules.RESEND_COOLDOWN.total_seconds())}
 
 
-def _member_id(session: Session) -> str:
+def member_id(session: Session) -> str:
     """A short number to log in with when an email or phone is shared; random, so it says nothing."""
     while True:
         candidate = f"M{secrets.randbelow(9 * 10**9) + 10**9}"
@@ -299,7 +299,7 @@ def complete(
         raise NotVerified("Confirm the email and phone codes first.")
     account = Account(
         id=new_id("acct"),
-        member_id=_member_id(session),
+        member_id=member_id(session),
         email=reg.email,
         email_key=reg.email.casefold(),
         phone=reg.phone,

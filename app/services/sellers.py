@@ -11,26 +11,64 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import new_id
+from app.domain.email_policy import email_key
 from app.domain.errors import NotFound
+from app.domain.passwords import check_password, context_words, normalise_password
+from app.models.account import Account
 from app.models.seller import ApiKey, ApiKeyCreate, Seller, SellerCreate
+from app.security.accounts import Auth
 from app.security.api_keys import generate_api_key
 from app.services import views
 from app.services.idempotency import Reservation
+from app.services.registrations import member_id
 
 
 def create_seller(
-    session: Session, settings: Settings, data: SellerCreate, reservation: Reservation | None = None
+    session: Session,
+    settings: Settings,
+    data: SellerCreate,
+    reservation: Reservation | None = None,
+    auth: Auth | None = None,
 ) -> dict[str, Any]:
+    """A seller; with ``owner_password`` also its owner account (active: the platform vouches for it)."""
+    hashed = None
+    if data.owner_password is not None:
+        assert auth is not None, "an owner account needs the account security context"
+        password = normalise_password(data.owner_password)
+        check_password(
+            password,
+            min_length=settings.password_min_length,
+            blocklist=auth.blocklist,
+            context=context_words(data.email, data.name),
+        )
+        hashed = auth.hasher.hash(password)
     begin_write(session)
+    now = utcnow()
     seller = Seller(
         id=new_id("sel"),
         name=data.name,
         email=data.email,
         country=data.country,
         timezone=data.timezone or settings.business_timezone,
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(seller)
+    if hashed is not None:
+        owner = Account(
+            id=new_id("acct"),
+            member_id=member_id(session),
+            email=data.email,
+            email_key=email_key(data.email),
+            country=data.country,
+            password_hash=hashed,
+            status="active",
+            seller_id=seller.id,
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(owner)
+        seller.account_id = owner.id
     public = views.seller(seller)
     if reservation is not None:
         reservation.complete(session, 201, views.json_text(public))

@@ -1,0 +1,165 @@
+"""Password recovery, and the logged-in account's own settings and deactivation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.core.errors import error_responses
+from app.dependencies import AccountCaller, ApiRoute, DbDep
+from app.domain import errors as e
+from app.models.account import (
+    Accepted,
+    AccountPublic,
+    AccountUpdate,
+    CodeConfirm,
+    Deactivate,
+    EmailChange,
+    PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    PhoneChange,
+    VerificationCodeRequest,
+)
+from app.routers.accounts import client_address
+from app.routers.support import json_response
+from app.services import account_settings, recovery
+
+router = APIRouter(tags=["accounts"], route_class=ApiRoute)
+_PUBLIC: dict[str, Any] = {"security": []}
+_AUTH = (e.InvalidCredential, e.Forbidden)
+
+
+@router.post(
+    "/v1/auth/password-reset",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(e.RateLimited),
+    openapi_extra=_PUBLIC,
+)
+def request_password_reset(request: Request, body: PasswordResetRequest, db: DbDep) -> Response:
+    """Send a reset code to the account's email or phone (202 for any identifier)."""
+    with db.session() as session:
+        result = recovery.request_reset(
+            session, db.settings, db.auth, body.identifier, body.channel, client_address(request)
+        )
+    return json_response(result, status=202)
+
+
+@router.post(
+    "/v1/auth/password-reset/confirm",
+    response_model=Accepted,
+    responses=error_responses(e.InvalidCode, e.WeakPassword),
+    openapi_extra=_PUBLIC,
+)
+def confirm_password_reset(body: PasswordResetConfirm, db: DbDep) -> Response:
+    """Set a new password with the reset code; every session of the account ends."""
+    with db.session() as session:
+        result = recovery.confirm_reset(
+            session, db.settings, db.auth, body.identifier, body.code, body.new_password
+        )
+    return json_response(result)
+
+
+@router.patch("/v1/me", response_model=AccountPublic, responses=error_responses(*_AUTH))
+def update_me(body: AccountUpdate, caller: AccountCaller, db: DbDep) -> Response:
+    """Change the account's profile (username)."""
+    with db.session() as session:
+        return json_response(account_settings.update_profile(session, caller.require_account(), body))
+
+
+@router.post(
+    "/v1/me/email-change",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(*_AUTH, e.InvalidEmail, e.EmailNotAllowed, e.RateLimited),
+)
+def start_email_change(body: EmailChange, caller: AccountCaller, db: DbDep) -> Response:
+    """Send a code to the new email; the old one is told. Nothing changes until it is confirmed."""
+    with db.session() as session:
+        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
+    return json_response(result, status=202)
+
+
+@router.post(
+    "/v1/me/email-change/confirm",
+    response_model=AccountPublic,
+    responses=error_responses(*_AUTH, e.InvalidCode),
+)
+def confirm_email_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) -> Response:
+    """Confirm the new email with its code."""
+    with db.session() as session:
+        account_id = caller.require_account()
+        return json_response(
+            account_settings.confirm_change(session, db.settings, db.auth, account_id, "email_change", body)
+        )
+
+
+@router.post(
+    "/v1/me/phone-change",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(*_AUTH, e.InvalidPhone, e.RateLimited),
+)
+def start_phone_change(body: PhoneChange, caller: AccountCaller, db: DbDep) -> Response:
+    """Send a code to the new phone; the account is told. Nothing changes until it is confirmed."""
+    with db.session() as session:
+        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
+    return json_response(result, status=202)
+
+
+@router.post(
+    "/v1/me/phone-change/confirm",
+    response_model=AccountPublic,
+    responses=error_responses(*_AUTH, e.InvalidCode),
+)
+def confirm_phone_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) -> Response:
+    """Confirm the new phone with its code."""
+    with db.session() as session:
+        account_id = caller.require_account()
+        return json_response(
+            account_settings.confirm_change(session, db.settings, db.auth, account_id, "phone_change", body)
+        )
+
+
+@router.post(
+    "/v1/me/password",
+    response_model=Accepted,
+    responses=error_responses(*_AUTH, e.WrongPassword, e.WeakPassword),
+)
+def change_password(body: PasswordChange, caller: AccountCaller, db: DbDep) -> Response:
+    """Change the password (the current one is needed); other sessions end."""
+    with db.session() as session:
+        result = account_settings.change_password(
+            session, db.settings, db.auth, caller.require_account(), caller.session_id, body
+        )
+    return json_response(result)
+
+
+@router.post(
+    "/v1/me/verification-codes",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(*_AUTH, e.RateLimited),
+)
+def send_verification_code(body: VerificationCodeRequest, caller: AccountCaller, db: DbDep) -> Response:
+    """Send a code that confirms a sensitive action (deactivation) to the email or phone."""
+    with db.session() as session:
+        result = account_settings.send_verification_code(
+            session, db.settings, db.auth, caller.require_account(), body
+        )
+    return json_response(result, status=202)
+
+
+@router.post(
+    "/v1/me/deactivate",
+    response_model=AccountPublic,
+    responses=error_responses(*_AUTH, e.InvalidCode),
+)
+def deactivate_me(body: Deactivate, caller: AccountCaller, db: DbDep) -> Response:
+    """Deactivate the account with a reason and a fresh code; every session ends."""
+    with db.session() as session:
+        return json_response(
+            account_settings.deactivate(session, db.settings, db.auth, caller.require_account(), body)
+        )

@@ -1,0 +1,296 @@
+"""Recovery, settings, deactivation and the seller's owner account, through the HTTP API with real
+SMTP and SMS receivers on loopback."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from time_machine import TimeMachineFixture
+
+from app.worker import Dispatcher
+from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, assert_problem, make_case, make_key, make_order
+from tests.api.test_accounts import (  # noqa: F401 (the module's clock and settings fixtures apply here too)
+    E164,
+    EMAIL,
+    PASSWORD,
+    T0,
+    _frozen_clock,
+    bearer,
+    login,
+    make_account,
+    settings,
+)
+from tests.api.test_chargebacks import body_of
+
+NEW_PASSWORD = "a brand new long passphrase"
+
+
+def last_code(dispatcher: Dispatcher, mailbox: Mailbox, sms: SmsGateway, to: str) -> str:
+    dispatcher.run_until_idle()
+    if to.startswith("+"):
+        texts = [b["text"] for b in sms.bodies if b["to"] == to]
+    else:
+        texts = [body_of(m) for m in mailbox.messages if m["X-Envelope-To"] == to]
+    found = re.findall(r"\b(\d{6})\b", texts[-1])
+    return str(found[-1])
+
+
+def subjects(dispatcher: Dispatcher, mailbox: Mailbox, to: str) -> list[str]:
+    dispatcher.run_until_idle()
+    return [str(m["Subject"]) for m in mailbox.messages if m["X-Envelope-To"] == to]
+
+
+@pytest.fixture
+def account(
+    client: TestClient, dispatcher: Dispatcher, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> dict[str, Any]:
+    return make_account(client, dispatcher, mailbox, sms_gateway)
+
+
+# Recovery ------------------------------------------------------------------------------------------
+
+
+def test_reset_answers_alike_for_any_identifier(client: TestClient, account: dict[str, Any]) -> None:
+    known = client.post("/v1/auth/password-reset", json={"identifier": EMAIL, "channel": "email"})
+    unknown = client.post(
+        "/v1/auth/password-reset", json={"identifier": "nobody@example.com", "channel": "email"}
+    )
+    phone = client.post("/v1/auth/password-reset", json={"identifier": "+4915100000000", "channel": "phone"})
+    assert known.status_code == unknown.status_code == phone.status_code == 202
+    assert known.json() == unknown.json() == phone.json()
+
+
+@pytest.mark.parametrize("channel", ["email", "phone"])
+def test_reset_sets_a_new_password_and_ends_every_session(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    channel: str,
+) -> None:
+    session_before = login(client).json()
+    r = client.post("/v1/auth/password-reset", json={"identifier": account["member_id"], "channel": channel})
+    assert r.status_code == 202
+    code = last_code(dispatcher, mailbox, sms_gateway, EMAIL if channel == "email" else E164)
+    weak = {"identifier": EMAIL, "code": code, "new_password": "short"}
+    assert_problem(client.post("/v1/auth/password-reset/confirm", json=weak), 422, "weak_password")
+    body = {"identifier": EMAIL, "code": code, "new_password": NEW_PASSWORD}
+    r = client.post("/v1/auth/password-reset/confirm", json=body)
+    assert r.status_code == 200, r.text
+    assert "access_token" not in r.json()  # a reset does not log anyone in
+    assert_problem(
+        client.get("/v1/me", headers=bearer(session_before["access_token"])), 401, "invalid_credential"
+    )
+    assert_problem(login(client), 401, "invalid_credentials")
+    assert login(client, EMAIL, NEW_PASSWORD).status_code == 200
+    assert_problem(client.post("/v1/auth/password-reset/confirm", json=body), 422, "invalid_code")  # used
+    assert "Your Chargeback Desk password was changed" in subjects(dispatcher, mailbox, EMAIL)
+
+
+def test_reset_code_expires_and_wrong_codes_are_counted(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    time_machine: TimeMachineFixture,
+) -> None:
+    client.post("/v1/auth/password-reset", json={"identifier": EMAIL, "channel": "email"})
+    code = last_code(dispatcher, mailbox, sms_gateway, EMAIL)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        r = client.post(
+            "/v1/auth/password-reset/confirm",
+            json={"identifier": EMAIL, "code": wrong, "new_password": NEW_PASSWORD},
+        )
+        assert_problem(r, 422, "invalid_code")
+    body = {"identifier": EMAIL, "code": code, "new_password": NEW_PASSWORD}
+    assert_problem(client.post("/v1/auth/password-reset/confirm", json=body), 422, "invalid_code")  # voided
+    time_machine.move_to(T0 + timedelta(minutes=2), tick=False)
+    client.post("/v1/auth/password-reset", json={"identifier": EMAIL, "channel": "email"})
+    fresh = last_code(dispatcher, mailbox, sms_gateway, EMAIL)
+    time_machine.move_to(T0 + timedelta(minutes=12, seconds=1), tick=False)
+    body = {"identifier": EMAIL, "code": fresh, "new_password": NEW_PASSWORD}
+    assert_problem(client.post("/v1/auth/password-reset/confirm", json=body), 422, "invalid_code")  # expired
+
+
+def test_reset_of_a_shared_email_names_each_account(
+    client: TestClient, dispatcher: Dispatcher, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
+    first = make_account(client, dispatcher, mailbox, sms_gateway)
+    second = make_account(client, dispatcher, mailbox, sms_gateway, password="another fine long passphrase")
+    client.post("/v1/auth/password-reset", json={"identifier": EMAIL, "channel": "email"})
+    dispatcher.run_until_idle()
+    mail = [m for m in mailbox.messages if "Reset" in str(m["Subject"])][-1]
+    text = body_of(mail)
+    codes = dict(re.findall(r"member id (M\d+): (\d{6})", text))
+    assert set(codes) == {first["member_id"], second["member_id"]}
+    body = {"identifier": EMAIL, "code": codes[second["member_id"]], "new_password": NEW_PASSWORD}
+    assert client.post("/v1/auth/password-reset/confirm", json=body).status_code == 200
+    token = login(client, second["member_id"], NEW_PASSWORD).json()["access_token"]
+    assert client.get("/v1/me", headers=bearer(token)).json()["id"] == second["id"]
+    assert login(client, first["member_id"], PASSWORD).status_code == 200
+
+
+# Settings ------------------------------------------------------------------------------------------
+
+
+def test_profile_update_refuses_privileged_and_unknown_fields(
+    client: TestClient, account: dict[str, Any]
+) -> None:
+    token = login(client).json()["access_token"]
+    r = client.patch("/v1/me", json={"username": "mia"}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["username"] == "mia"
+    for field, value in (
+        ("status", "active"),
+        ("email", "x@example.com"),
+        ("seller_id", "sel_x"),
+        ("colour", "red"),
+    ):
+        assert_problem(
+            client.patch("/v1/me", json={field: value}, headers=bearer(token)), 422, "validation_error", field
+        )
+
+
+def test_email_change_waits_for_the_code_and_tells_the_old_address(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+) -> None:
+    token = login(client).json()["access_token"]
+    new = "mia@new-home.example"
+    r = client.post("/v1/me/email-change", json={"new_email": new}, headers=bearer(token))
+    assert r.status_code == 202, r.text
+    assert client.get("/v1/me", headers=bearer(token)).json()["email"] == EMAIL  # not yet
+    assert "Your email address is about to change" in subjects(dispatcher, mailbox, EMAIL)
+    code = last_code(dispatcher, mailbox, sms_gateway, new)
+    wrong = "000000" if code != "000000" else "111111"
+    r = client.post("/v1/me/email-change/confirm", json={"code": wrong}, headers=bearer(token))
+    assert_problem(r, 422, "invalid_code")
+    r = client.post("/v1/me/email-change/confirm", json={"code": code}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["email"] == new
+    assert "Your email address was changed" in subjects(dispatcher, mailbox, EMAIL)
+    assert login(client, new).status_code == 200
+    assert_problem(login(client, EMAIL), 401, "invalid_credentials")
+    bad = client.post("/v1/me/email-change", json={"new_email": "me@taobao.example"}, headers=bearer(token))
+    assert_problem(bad, 422, "email_not_allowed")
+
+
+def test_phone_change_confirms_with_the_code_sent_to_the_new_number(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+) -> None:
+    token = login(client).json()["access_token"]
+    r = client.post("/v1/me/phone-change", json={"new_phone": "01512 7654321"}, headers=bearer(token))
+    assert r.status_code == 202, r.text
+    code = last_code(dispatcher, mailbox, sms_gateway, "+4915127654321")
+    r = client.post("/v1/me/phone-change/confirm", json={"code": code}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] == "+4915127654321"
+    assert "Your phone number was changed" in subjects(dispatcher, mailbox, EMAIL)
+    bad = client.post("/v1/me/phone-change", json={"new_phone": "123"}, headers=bearer(token))
+    assert_problem(bad, 422, "invalid_phone")
+
+
+def test_password_change_needs_the_current_password_and_ends_other_sessions(
+    client: TestClient, account: dict[str, Any]
+) -> None:
+    mine, other = login(client).json(), login(client).json()
+    wrong = {"current_password": "not the password at all", "new_password": NEW_PASSWORD}
+    assert_problem(
+        client.post("/v1/me/password", json=wrong, headers=bearer(mine["access_token"])),
+        422,
+        "invalid_password",
+    )
+    right = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    r = client.post("/v1/me/password", json=right, headers=bearer(mine["access_token"]))
+    assert r.status_code == 200, r.text
+    assert client.get("/v1/me", headers=bearer(mine["access_token"])).status_code == 200
+    assert_problem(client.get("/v1/me", headers=bearer(other["access_token"])), 401, "invalid_credential")
+    assert login(client, EMAIL, NEW_PASSWORD).status_code == 200
+
+
+def test_deactivation_needs_a_fresh_code_and_ends_everything(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+) -> None:
+    pair = login(client).json()
+    headers = bearer(pair["access_token"])
+    r = client.post("/v1/me/deactivate", json={"reason": "leaving", "code": "123456"}, headers=headers)
+    assert_problem(r, 422, "invalid_code")
+    r = client.post(
+        "/v1/me/verification-codes", json={"purpose": "deactivate", "channel": "phone"}, headers=headers
+    )
+    assert r.status_code == 202, r.text
+    code = last_code(dispatcher, mailbox, sms_gateway, E164)
+    r = client.post(
+        "/v1/me/deactivate", json={"reason": "I no longer shop here.", "code": code}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "deactivated"
+    assert_problem(client.get("/v1/me", headers=headers), 401, "invalid_credential")
+    assert_problem(
+        client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}),
+        401,
+        "invalid_credential",
+    )
+    assert_problem(login(client), 401, "invalid_credentials")  # as if it were not there
+    assert "Your Chargeback Desk account was deactivated" in subjects(dispatcher, mailbox, EMAIL)
+
+
+# The seller's owner account --------------------------------------------------------------------------
+
+
+def test_seller_owner_account_logs_in_and_acts_as_the_seller(client: TestClient) -> None:
+    body = {
+        "name": "Owner Shop",
+        "email": "owner@owner-shop.example",
+        "country": "DE",
+        "owner_password": PASSWORD,
+    }
+    r = client.post("/v1/sellers", json=body, headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    seller = r.json()
+    assert seller["account_id"].startswith("acct_")
+    pair = login(client, "owner@owner-shop.example").json()
+    headers = bearer(pair["access_token"])
+    me = client.get("/v1/me", headers=headers).json()
+    assert (me["id"], me["seller_id"], me["status"]) == (seller["account_id"], seller["id"], "active")
+    order = make_order(client, seller["id"])
+    case = make_case(client, order["id"])
+    assert client.get(f"/v1/chargebacks/{case['id']}", headers=headers).status_code == 200
+    assert client.get("/v1/chargebacks", headers=headers).json()["data"][0]["id"] == case["id"]
+    other = client.post(
+        "/v1/sellers", json={"name": "Other", "email": "o@other.example", "country": "DE"}, headers=PLATFORM
+    )
+    theirs = make_case(client, make_order(client, other.json()["id"])["id"])
+    assert_problem(client.get(f"/v1/chargebacks/{theirs['id']}", headers=headers), 404, "not_found")
+    assert make_key(client, seller["id"])  # API keys keep working beside the owner's token
+
+
+def test_seller_owner_password_follows_the_policy_and_stays_out_of_idempotency(client: TestClient) -> None:
+    weak = {"name": "Weak Shop", "email": "weak@shop.example", "country": "DE", "owner_password": "shop"}
+    assert_problem(client.post("/v1/sellers", json=weak, headers=PLATFORM), 422, "weak_password", "password")
+    body = {"name": "Key Shop", "email": "key@shop.example", "country": "DE", "owner_password": PASSWORD}
+    headers = PLATFORM | {"Idempotency-Key": "seller-with-owner"}
+    first = client.post("/v1/sellers", json=body, headers=headers)
+    again = client.post("/v1/sellers", json=body, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    changed = client.post("/v1/sellers", json=body | {"owner_password": NEW_PASSWORD}, headers=headers)
+    assert_problem(changed, 422, "idempotency_key_reused")
