@@ -50,14 +50,20 @@ def request_password_reset(request: Request, body: PasswordResetRequest, db: DbD
 @router.post(
     "/v1/auth/password-reset/confirm",
     response_model=Accepted,
-    responses=error_responses(e.InvalidCode, e.WeakPassword),
+    responses=error_responses(e.InvalidCode, e.WeakPassword, e.RateLimited),
     openapi_extra=_PUBLIC,
 )
-def confirm_password_reset(body: PasswordResetConfirm, db: DbDep) -> Response:
+def confirm_password_reset(request: Request, body: PasswordResetConfirm, db: DbDep) -> Response:
     """Set a new password with the reset code; every session of the account ends."""
     with db.session() as session:
         result = recovery.confirm_reset(
-            session, db.settings, db.auth, body.identifier, body.code, body.new_password
+            session,
+            db.settings,
+            db.auth,
+            body.identifier,
+            body.code,
+            body.new_password,
+            client_address(request),
         )
     return json_response(result)
 

@@ -164,9 +164,19 @@ def request_reset(
 
 
 def confirm_reset(
-    session: Session, settings: Settings, auth: Auth, identifier: str, code: str, new_password: str
+    session: Session,
+    settings: Settings,
+    auth: Auth,
+    identifier: str,
+    code: str,
+    new_password: str,
+    client: str,
 ) -> dict[str, str]:
     """Set a new password with a reset code; every session of the account ends."""
+    # Each code allows 5 tries; this bounds guessing across many identifiers from one address.
+    wait = auth.limiter.hit("reset-confirm-from", client, rate_limits.RESET_PER_ADDRESS)
+    if wait:
+        raise RateLimited("Too many attempts from this address; wait before trying again.", retry_after=wait)
     kind, value = identifier_of(identifier)
     begin_write(session)
     now = utcnow()
