@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -40,7 +41,11 @@ def to_ms(tok: str) -> float:
 def wrk(url: str, lua: str | None, args: list[str], seconds: int, clients: int = 32) -> dict[str, float]:
     cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout=10s"]
     cmd += (["-s", str(LUA / lua)] if lua else []) + [url] + (["--", *args] if args else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return wrk_output(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def wrk_output(out: str) -> dict[str, float]:
+    """req/s, p50 and p99 (ms) and the count of non-2xx answers from wrk's ``--latency`` report."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
@@ -53,9 +58,24 @@ def wrk(url: str, lua: str | None, args: list[str], seconds: int, clients: int =
     }
 
 
-def serve(target: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def record(bench: str, rows: list[dict[str, object]]) -> None:
+    """Append ``rows`` to bench/results/results.jsonl with ``bench``, the checkout's commit and the time."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    ts = time.strftime("%FT%T")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "results.jsonl").open("a") as f:
+        for row in rows:
+            f.write(json.dumps({"bench": bench, **row, "commit": commit, "ts": ts}) + "\n")
+
+
+def serve(
+    target: str, env: dict[str, str], port: int, cpus: str = "0", flags: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """One uvicorn worker on ``cpus`` (taskset's list; CPU 0 by default), with extra uvicorn ``flags``."""
     proc = subprocess.Popen(
-        ["taskset", "-c", "0", *UVICORN, "--port", str(port), target],
+        ["taskset", "-c", cpus, *UVICORN, *flags, "--port", str(port), target],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,

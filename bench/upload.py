@@ -39,7 +39,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from app.storage import files
-from bench.run import OUT, PY, ROOT, serve, stop
+from bench.run import PY, ROOT, record, serve, stop
 
 BIG_SIDE = 1860  # pixels a side, RGB noise: a 10,385,167-byte PDF, under the 10,485,760-byte file limit
 SMALL_SIDE = 184  # 103,117 bytes
@@ -238,9 +238,6 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8765, help="ours; the bare endpoint gets the next one")
     a = ap.parse_args()
     os.sched_setaffinity(0, {1})  # the servers are pinned to CPU 0
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     big = multipart(make_pdf(BIG_SIDE, 1), "proof-of-delivery-10mb.pdf")
     small = multipart(make_pdf(SMALL_SIDE, 2), "proof-of-delivery-100kb.pdf")
     rows: list[dict[str, object]] = []
@@ -278,11 +275,7 @@ def main() -> None:
         finally:
             stop(ours_server)
             stop(bare_server)
-    ts = time.strftime("%FT%T")
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (OUT / "results.jsonl").open("a") as f:
-        for row in rows:
-            f.write(json.dumps({"bench": "upload", **row, "commit": commit, "ts": ts}) + "\n")
+    record("upload", rows)
     print(table(rows))
 
 

@@ -1,0 +1,243 @@
+"""Logins per second under Argon2id, and what they do to a cheap endpoint's latency (see bench/README.md).
+
+.venv/bin/python -m bench.login
+
+The app on a fresh SQLite database per password profile (``--profile``, ``owasp`` by default), one
+uvicorn worker on ``--cpus`` (repeatable: ``0`` pins it to CPU 0 as ``bench/run.py`` does, ``0,1``
+lets the hashing threads use both cores), with uvicorn taking the client address from
+``X-Forwarded-For`` (sent from 127.0.0.1). ``--accounts`` active accounts are written straight to the
+database (one Argon2id hash of the measured profile shared by all: a verification costs the same).
+wrk on CPU 1 logs in with ``--connections`` connections (``bench/lua/login.lua``: email, member id and
+phone in turn, always the right password, every request from a new forwarded address so the
+per-address limit never answers 429). This process, also on CPU 1, is the probe: ``--probe-rate``
+requests a second to each of ``GET /healthz`` and ``GET /v1/chargebacks/{id}`` (a seller's key), one
+at a time on one keep-alive connection, for ``--seconds``: once alone, once while wrk logs in.
+Latency is from sending a request to reading its answer.
+
+Prints a markdown table and appends JSON lines to bench/results/results.jsonl (``"bench": "login"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
+from app.core.clock import utcnow
+from app.core.ids import new_id
+from app.models.account import Account
+from app.security.passwords import PasswordHasher
+from bench.run import LUA, PY, ROOT, record, serve, stop, wrk_output
+from bench.upload import setup_case
+
+PASSWORD = "bench horse battery staple"  # every bench account's
+FORWARDED = ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+ADDRESSES_PER_RUN = 1_000_000  # forwarded addresses each wrk run may use (10.x.y.z counts up)
+Row = dict[str, object]
+
+
+def create_accounts(url: str, count: int, profile: str, path: Path) -> None:
+    """``count`` active accounts; their identifiers (email, member id, phone in turn) go to ``path``."""
+    password_hash = PasswordHasher(profile).hash(PASSWORD)
+    now = utcnow()
+    identifiers = []
+    engine = create_engine(url)
+    with Session(engine) as session:
+        for i in range(count):
+            email = f"buyer{i:04d}@bench-shop.example"
+            account = Account(
+                id=new_id("acct"),
+                member_id=f"M{1_000_000_000 + i}",
+                email=email,
+                email_key=email.casefold(),
+                phone=f"+4915100{i:06d}",
+                country="DE",
+                password_hash=password_hash,
+                status="active",
+                terms_version="2026-11",
+                terms_accepted_at=now,
+                activated_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(account)
+            identifiers.append((email, account.member_id, account.phone)[i % 3])
+        session.commit()
+    engine.dispose()
+    path.write_text("\n".join(str(x) for x in identifiers) + "\n")
+
+
+def login_load(
+    base: str, identifiers: Path, run: int, seconds: int, connections: int
+) -> subprocess.Popen[str]:
+    args = [str(identifiers), PASSWORD, str(run * ADDRESSES_PER_RUN)]
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    cmd += ["--timeout=30s", "-s", str(LUA / "login.lua"), f"{base}/v1/auth/login", "--", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def probe(port: int, targets: list[tuple[str, str, dict[str, str]]], rate: float, seconds: float) -> Row:
+    """Each target ``rate`` times a second in turn, one request at a time; latencies in ms by target."""
+    interval = 1.0 / (rate * len(targets))
+    latencies: dict[str, list[float]] = {name: [] for name, _, _ in targets}
+    late = 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    start = time.perf_counter()
+    for i in range(int(seconds / interval)):
+        wait = start + i * interval - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            late += 1
+        name, path, headers = targets[i % len(targets)]
+        sent = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        latencies[name].append((time.perf_counter() - sent) * 1000)
+        if answer.status != 200:
+            raise SystemExit(f"probe {path}: {answer.status}")
+    conn.close()
+    return {"late": late, **latencies}
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {"n": len(ms), "p50_ms": statistics.median(ms), "p99_ms": statistics.quantiles(ms, n=100)[98]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of the process so far, its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    a: argparse.Namespace,
+    profile: str,
+    cpus: str,
+    pid: int,
+    base: str,
+    identifiers: Path,
+    targets: list[tuple[str, str, dict[str, str]]],
+    first_run: int,
+) -> list[Row]:
+    common: Row = {"profile": profile, "server_cpus": cpus, "connections": a.connections, "server_env": a.env}
+    warm = login_load(base, identifiers, first_run, 2, a.connections)
+    probe(a.port, targets, a.probe_rate, 1)
+    warm.communicate()
+    alone = probe(a.port, targets, a.probe_rate, a.seconds)
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    load = login_load(base, identifiers, first_run + 1, a.seconds + 2, a.connections)
+    time.sleep(1)
+    loaded = probe(a.port, targets, a.probe_rate, a.seconds)
+    out, err = load.communicate()
+    cores = (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started)
+    if load.returncode:
+        raise SystemExit(f"wrk: {err}")
+    logins = wrk_output(out)
+    rows: list[Row] = [{"case": "logins", **common, **logins, "server_cores": round(cores, 2)}]
+    for name, _, _ in targets:
+        before, during = summary(alone[name]), summary(loaded[name])  # type: ignore[arg-type]
+        rows.append(
+            {
+                "case": f"probe {name}",
+                **common,
+                "probe_rate": a.probe_rate,
+                **{f"alone_{k}": v for k, v in before.items()},
+                **{f"loaded_{k}": v for k, v in during.items()},
+                "late_alone": alone["late"],
+                "late_loaded": loaded["late"],
+                "p99_ratio": during["p99_ms"] / before["p99_ms"],
+            }
+        )
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
+    platform_key = "pk_" + secrets.token_urlsafe(24)
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp}/{profile}.db",
+        "PASSWORD_HASH_PROFILE": profile,
+        "PLATFORM_API_KEY": platform_key,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "DISPATCH_IN_PROCESS": "false",
+        "LOG_LEVEL": "WARNING",
+        **dict(item.split("=", 1) for item in a.env),
+    }
+    migrate = [PY, "-m", "app.cli", "migrate"]
+    subprocess.run(migrate, cwd=ROOT, env={**os.environ, **env}, check=True, stderr=subprocess.DEVNULL)
+    identifiers = tmp / f"{profile}-identifiers.txt"
+    create_accounts(env["DATABASE_URL"], a.accounts, profile, identifiers)
+    base = f"http://127.0.0.1:{a.port}"
+    case_id, seller = "", dict[str, str]()
+    rows: list[Row] = []
+    for n, cpus in enumerate(a.cpus):
+        server = serve("app.main:app", env, a.port, cpus=cpus, flags=FORWARDED)
+        try:
+            if not case_id:
+                case_id, seller = setup_case(base, {"Authorization": f"Bearer {platform_key}"})
+            targets = [
+                ("/healthz", "/healthz", {}),
+                ("GET chargeback by id", f"/v1/chargebacks/{case_id}", seller),
+            ]
+            rows += measure(a, profile, cpus, server.pid, base, identifiers, targets, 2 * n)
+        finally:
+            stop(server)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| profile | server CPUs | logins/s | login p50 / p99 ms | server cores busy | endpoint "
+        "| p50 / p99 ms alone | p50 / p99 ms with logins | p99 ratio |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    logins = {(r["profile"], r["server_cpus"]): r for r in rows if r["case"] == "logins"}
+    for r in rows:
+        if r["case"] == "logins":
+            continue
+        w = logins[(r["profile"], r["server_cpus"])]
+        lines.append(
+            f"| {r['profile']} | {r['server_cpus']} | {w['rps']:.1f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} "
+            f"| {w['server_cores']:.2f} | {str(r['case']).removeprefix('probe ')} "
+            f"| {r['alone_p50_ms']:.2f} / {r['alone_p99_ms']:.2f} "
+            f"| {r['loaded_p50_ms']:.2f} / {r['loaded_p99_ms']:.2f} | {r['p99_ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", action="append", choices=["owasp", "rfc9106"], help="default: owasp")
+    ap.add_argument("--cpus", action="append", help="the server's taskset CPU list; default: 0")
+    ap.add_argument("--accounts", type=int, default=200)
+    ap.add_argument("--connections", type=int, default=12, help="wrk's, logging in")
+    ap.add_argument("--seconds", type=int, default=10, help="each probe pass (wrk runs 2 s longer)")
+    ap.add_argument("--probe-rate", type=float, default=50, help="requests a second to each probed endpoint")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
+    ap.add_argument("--port", type=int, default=8765)
+    a = ap.parse_args()
+    a.profile, a.cpus = a.profile or ["owasp"], a.cpus or ["0"]
+    os.sched_setaffinity(0, {1})  # the probe shares CPU 1 with wrk
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="cbd-login-bench-") as tmp:
+        for profile in a.profile:
+            rows += run_profile(a, profile, Path(tmp))
+    record("login", rows)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
