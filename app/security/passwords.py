@@ -12,7 +12,9 @@ hashed as UTF-8 as given, never truncated or case-folded.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -23,9 +25,9 @@ from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import VerificationError
 
 DEFAULT_PROFILE = "owasp"
-# At most this many hashes at once per process: each holds its profile's memory, and the
-# handlers' own worker threads must stay free while a burst of logins queues here.
-DEFAULT_CONCURRENCY = 2
+# At most this many hashes at once per process, one core short of the machine's: more only make
+# the event loop wait for a core (bench/README.md, "Logins"), and each holds its profile's memory.
+DEFAULT_CONCURRENCY = max(1, (os.cpu_count() or 2) - 1)
 
 
 def _argon2id(time_cost: int, memory_cost: int, parallelism: int) -> Parameters:
@@ -67,17 +69,20 @@ class PasswordHasher:
         self.parameters = PROFILES[profile]
         self._argon2 = _Argon2.from_parameters(self.parameters)
         self.limiter = anyio.CapacityLimiter(concurrency)
+        self._slots = threading.BoundedSemaphore(concurrency)  # the sync calls, from handler threads
         # Same parameters as real hashes, so checking it costs what a real check costs.
         self._dummy = self._argon2.hash(secrets.token_bytes(32))
 
     def hash(self, password: str) -> str:
         """The PHC string (``$argon2id$v=19$m=…,t=…,p=…$salt$tag``) of ``password``, freshly salted."""
-        return self._argon2.hash(_utf8(password))
+        with self._slots:
+            return self._argon2.hash(_utf8(password))
 
     def verify(self, stored: str, password: str) -> bool:
         """Whether ``password`` matches ``stored``; False for a mismatch and for any malformed hash."""
         try:
-            return self._argon2.verify(stored, _utf8(password))
+            with self._slots:
+                return self._argon2.verify(stored, _utf8(password))
         except (VerificationError, ValueError):
             # ValueError covers InvalidHashError and a stored value that is not even ASCII.
             return False
