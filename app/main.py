@@ -24,7 +24,7 @@ from app.core.logging import configure_logging
 from app.core.uploads import UPLOAD_FORM_ALLOWANCE
 from app.dependencies import Db
 from app.models.evidence import EvidenceFacts
-from app.routers import accounts, chargebacks, evidence, messages, orders, sellers, system
+from app.routers import accounts, chargebacks, coupons, evidence, me, messages, orders, sellers, system
 from app.routers.support import operation_id
 from app.worker import Dispatcher
 
@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # that the route's precise code comes first even when a body arrives in one piece.
         max_upload_bytes=2 * settings.max_evidence_file_bytes + UPLOAD_FORM_ALLOWANCE,
     )
-    routers = [m.router for m in (chargebacks, evidence, system, sellers, orders, messages, accounts)]
+    routers = [
+        m.router for m in (chargebacks, evidence, system, sellers, orders, messages, accounts, me, coupons)
+    ]
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes]

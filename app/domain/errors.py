@@ -246,3 +246,23 @@ class IdentifierAmbiguous(Conflict):
 class PaymentAccountTaken(Conflict):
     code = "payment_account_taken"
     title = "The payment account is bound to another buyer account"
+
+
+class InvalidAccountRef(InvalidInput):
+    code = "invalid_account_ref"
+    title = "The payment account reference is not valid"
+
+
+class FavouriteExists(Conflict):
+    code = "favourite_exists"
+    title = "The product is already among the account's favourites"
+
+
+class CouponCodeTaken(Conflict):
+    code = "coupon_code_taken"
+    title = "The account already has a coupon with this code"
+
+
+class CouponNotRedeemable(Conflict):
+    code = "coupon_not_redeemable"
+    title = "The coupon has been used or has expired"
