@@ -125,11 +125,15 @@ class CouponCreate(InputModel):
         examples=["WELCOME10"],
     )
     amount_minor: AmountMinor | None = Field(
-        default=None, description="A fixed discount; give exactly one of this and `percent_off`."
+        default=None,
+        description="A fixed discount; give exactly one of this and `percent_off`.",
+        examples=[500],
     )
     percent_off: int | None = Field(default=None, ge=1, le=100, strict=True, examples=[10])
     currency: Currency | None = Field(
-        default=None, description="Required with `amount_minor`; not allowed with `percent_off`."
+        default=None,
+        description="Required with `amount_minor`; not allowed with `percent_off`.",
+        examples=["EUR"],
     )
     expires_at: AwareTimestamp = Field(description="In the future.", examples=["2027-01-31T16:00:00Z"])
 
