@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -106,24 +106,28 @@ def bind_payment_account(
     return _created(session, views.payment_account(row), reservation)
 
 
+def _change_one(session: Session, statement: Executable | None, missing: str) -> None:
+    """Run ``statement`` (None for an id of the wrong shape); it must touch exactly one row, else 404."""
+    begin_write(session)
+    result = session.execute(statement) if statement is not None else None
+    if result is None or result.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotFound(missing)
+    session.commit()
+
+
 def unbind_payment_account(session: Session, account_id: str, payment_account_id: str) -> None:
     """Unbind one of the caller's payment accounts; the reference is free to bind again."""
-    begin_write(session)
-    done = 0
-    if has_prefix(payment_account_id, "pay"):
-        result = session.execute(
-            update(PaymentAccount)
-            .where(
-                col(PaymentAccount.id) == payment_account_id,
-                col(PaymentAccount.account_id) == account_id,
-                col(PaymentAccount.unbound_at).is_(None),
-            )
-            .values(unbound_at=utcnow())
+    unbind = (
+        update(PaymentAccount)
+        .where(
+            col(PaymentAccount.id) == payment_account_id,
+            col(PaymentAccount.account_id) == account_id,
+            col(PaymentAccount.unbound_at).is_(None),
         )
-        done = result.rowcount  # type: ignore[attr-defined]
-    if done != 1:
-        raise NotFound(f"Payment account {payment_account_id} does not exist.")
-    session.commit()
+        .values(unbound_at=utcnow())
+    )
+    missing = f"Payment account {payment_account_id} does not exist."
+    _change_one(session, unbind if has_prefix(payment_account_id, "pay") else None, missing)
 
 
 # Favourites ----------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ holds what; rate limit; tenancy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,30 +13,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlmodel import Session, col
-from time_machine import TimeMachineFixture
 
-from app.core.config import Settings
 from app.models.account import Account
 from app.models.buyer import PaymentAccount
 from app.worker import Dispatcher
 from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, assert_problem
-from tests.api.test_accounts import bearer, login, make_account
+
+# The clock frozen (T0) and the SMS receiver in the settings: test_accounts' fixtures.
+from tests.api.test_accounts import _frozen_clock, bearer, login, make_account, settings  # noqa: F401
 from tests.api.test_concurrency import engine_of, run_together
 
-T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 PATH = "/v1/me/payment-accounts"
 
 Buyer = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(time_machine: TimeMachineFixture) -> None:
-    time_machine.move_to(T0, tick=False)
-
-
-@pytest.fixture
-def settings(settings: Settings, sms_gateway: SmsGateway) -> Settings:
-    return settings.model_copy(update={"sms_gateway_url": sms_gateway.url})
 
 
 @pytest.fixture

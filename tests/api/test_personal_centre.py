@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from time_machine import TimeMachineFixture
 
-from app.core.config import Settings
 from app.worker import Dispatcher
 from tests.api.conftest import (
     PLATFORM,
@@ -22,19 +21,9 @@ from tests.api.conftest import (
     make_order,
     make_seller,
 )
-from tests.api.test_accounts import bearer, login, make_account
 
-T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(time_machine: TimeMachineFixture) -> None:
-    time_machine.move_to(T0, tick=False)
-
-
-@pytest.fixture
-def settings(settings: Settings, sms_gateway: SmsGateway) -> Settings:
-    return settings.model_copy(update={"sms_gateway_url": sms_gateway.url})
+# The clock frozen at T0 and the SMS receiver in the settings: test_accounts' fixtures.
+from tests.api.test_accounts import T0, _frozen_clock, bearer, login, make_account, settings  # noqa: F401
 
 
 class Buyers:
