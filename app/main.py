@@ -24,7 +24,18 @@ from app.core.logging import configure_logging
 from app.core.uploads import UPLOAD_FORM_ALLOWANCE
 from app.dependencies import Db
 from app.models.evidence import EvidenceFacts
-from app.routers import account_settings, accounts, chargebacks, evidence, messages, orders, sellers, system
+from app.routers import (
+    account_settings,
+    accounts,
+    chargebacks,
+    coupons,
+    evidence,
+    me,
+    messages,
+    orders,
+    sellers,
+    system,
+)
 from app.routers.support import operation_id
 from app.worker import Dispatcher
 
@@ -84,7 +95,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     routers = [
         m.router
-        for m in (chargebacks, evidence, system, sellers, orders, messages, accounts, account_settings)
+        for m in (
+            chargebacks,
+            evidence,
+            system,
+            sellers,
+            orders,
+            messages,
+            accounts,
+            account_settings,
+            me,
+            coupons,
+        )
     ]
     for router in routers:
         app.include_router(router)

@@ -251,3 +251,23 @@ class PaymentAccountTaken(Conflict):
 class WrongPassword(InvalidInput):
     code = "invalid_password"
     title = "The current password is not correct"
+
+
+class InvalidAccountRef(InvalidInput):
+    code = "invalid_account_ref"
+    title = "The payment account reference is not valid"
+
+
+class FavouriteExists(Conflict):
+    code = "favourite_exists"
+    title = "The product is already among the account's favourites"
+
+
+class CouponCodeTaken(Conflict):
+    code = "coupon_code_taken"
+    title = "The account already has a coupon with this code"
+
+
+class CouponNotRedeemable(Conflict):
+    code = "coupon_not_redeemable"
+    title = "The coupon has been used or has expired"

@@ -2,6 +2,7 @@
 
 from app.models.account import Account, AccountToken, AuthSession, LoginThrottle, RefreshToken, Registration
 from app.models.base import metadata
+from app.models.buyer import Coupon, Favourite, PaymentAccount
 from app.models.chargeback import CaseEvent, Chargeback
 from app.models.evidence import Appeal, Evidence
 from app.models.idempotency import IdempotencyRecord
@@ -18,12 +19,15 @@ __all__ = [
     "AuthSession",
     "CaseEvent",
     "Chargeback",
+    "Coupon",
     "Evidence",
+    "Favourite",
     "IdempotencyRecord",
     "LoginThrottle",
     "Message",
     "Order",
     "OutboxMessage",
+    "PaymentAccount",
     "RefreshToken",
     "Registration",
     "Seller",

@@ -22,6 +22,7 @@ class Keys:
     jwt: bytes
     tokens: bytes
     codes: bytes
+    payment: bytes  # digests of bound payment account references
 
 
 @cache
@@ -39,6 +40,7 @@ class Auth:
             jwt=derive_key(secret, "access-token"),
             tokens=derive_key(secret, "opaque-token"),
             codes=derive_key(secret, "one-time-code"),
+            payment=derive_key(secret, "payment-account"),
         )
         self.hasher = PasswordHasher(settings.password_hash_profile)
         self.limiter = RateLimiter(

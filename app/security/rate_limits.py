@@ -33,6 +33,7 @@ CODE_SEND_PER_ADDRESS = "20/hour"
 RESET_PER_IDENTIFIER = "5/minute"
 RESET_PER_ADDRESS = "20/minute"
 REGISTER_PER_ADDRESS = "10/hour"
+BIND_PER_ACCOUNT = "10/hour"  # payment-account binds: too few to probe who holds which Alipay id
 
 DEFAULT_KEY_PREFIX = "cbd-limits"
 _SCOPE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")

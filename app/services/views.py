@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from app.core.config import Settings
 from app.domain import case_states as cs
+from app.models.buyer import CouponPublic, FavouritePublic, PaymentAccountPublic
 from app.models.chargeback import CaseEventPublic
 from app.models.seller import ApiKeyPublic, SellerPublic
 
@@ -208,6 +209,43 @@ def _projection(schema: type[BaseModel]) -> Callable[[Row], dict[str, Any]]:
 event = _projection(CaseEventPublic)
 seller = _projection(SellerPublic)
 api_key = _projection(ApiKeyPublic)
+payment_account = _projection(PaymentAccountPublic)
+favourite = _projection(FavouritePublic)
+coupon = _projection(CouponPublic)
+
+
+def buyer_orders(rows: Iterable[Row], now: datetime) -> list[dict[str, Any]]:
+    """A buyer's orders from rows of (order, one of its cases or none), each case as it reads now.
+
+    The rows come order by order (newest first), each order's cases oldest first.
+    """
+    orders: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        body = orders.get(row.id)
+        if body is None:
+            body = orders[row.id] = {
+                "id": row.id,
+                "seller_id": row.seller_id,
+                "external_ref": row.external_ref,
+                "amount_minor": row.amount_minor,
+                "currency": row.currency,
+                "description": row.description,
+                "placed_at": row.placed_at,
+                "created_at": row.created_at,
+                "chargebacks": [],
+            }
+        if row.cb_id is not None:
+            status = cs.effective_status(cs.CaseStatus(row.cb_status), row.cb_respond_by, now)
+            body["chargebacks"].append(
+                {
+                    "id": row.cb_id,
+                    "status": status.value,
+                    "amount_minor": row.cb_amount_minor,
+                    "currency": row.cb_currency,
+                    "respond_by": row.cb_respond_by,
+                }
+            )
+    return list(orders.values())
 
 
 def page(data: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:

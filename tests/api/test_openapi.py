@@ -13,7 +13,9 @@ from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.api.conftest import PLATFORM, World, make_case
+from app.worker import Dispatcher
+from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, World, make_case
+from tests.api.test_accounts import bearer, login, make_account
 
 PROBLEM_REF = "#/components/schemas/Problem"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -28,6 +30,10 @@ LIST_ENDPOINT_PARAMS = {
         "cursor",
     },
     "/v1/messages": {"unread", "limit", "cursor"},
+    "/v1/me/payment-accounts": {"limit", "cursor"},
+    "/v1/me/orders": {"limit", "cursor"},
+    "/v1/me/favourites": {"limit", "cursor"},
+    "/v1/me/coupons": {"limit", "cursor"},
 }
 
 
@@ -137,7 +143,7 @@ def test_every_error_response_is_documented_as_a_problem(spec: dict[str, Any]) -
 
 
 def test_authenticated_operations_document_401(spec: dict[str, Any]) -> None:
-    protected = ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/messages")
+    protected = ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/messages", "/v1/me", "/v1/coupons")
     for path, method, operation in _operations(spec):
         if path.startswith(protected):
             assert "401" in operation["responses"], f"{method.upper()} {path}"
@@ -172,7 +178,17 @@ def test_operation_parameters_have_types(spec: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ChargebackCreate", "OrderCreate", "SellerCreate", "AppealCreate", "EvidenceFacts"]
+    "name",
+    [
+        "ChargebackCreate",
+        "OrderCreate",
+        "SellerCreate",
+        "AppealCreate",
+        "EvidenceFacts",
+        "PaymentAccountCreate",
+        "FavouriteCreate",
+        "CouponCreate",
+    ],
 )
 def test_create_schema_carries_examples_for_every_field(spec: dict[str, Any], name: str) -> None:
     schema = spec["components"]["schemas"][name]
@@ -183,7 +199,15 @@ def test_create_schema_carries_examples_for_every_field(spec: dict[str, Any], na
 
 
 def test_idempotency_key_is_documented_on_creating_posts(spec: dict[str, Any]) -> None:
-    for path in ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/chargebacks/bulk"):
+    for path in (
+        "/v1/sellers",
+        "/v1/orders",
+        "/v1/chargebacks",
+        "/v1/chargebacks/bulk",
+        "/v1/me/payment-accounts",
+        "/v1/me/favourites",
+        "/v1/coupons",
+    ):
         names = {p["name"] for p in spec["paths"][path]["post"].get("parameters", [])}
         assert "Idempotency-Key" in names, path
 
@@ -229,7 +253,23 @@ def _sample(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     raise AssertionError(f"no sample for {schema}")
 
 
-def test_every_documented_list_query_param_is_accepted(client: TestClient, world: World) -> None:
+@pytest.fixture
+def settings(settings: Settings, sms_gateway: SmsGateway) -> Settings:
+    return settings.model_copy(update={"sms_gateway_url": sms_gateway.url})
+
+
+@pytest.fixture
+def account_headers(
+    client: TestClient, dispatcher: Dispatcher, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> dict[str, str]:
+    """A logged-in buyer account's header, for the personal centre's lists."""
+    make_account(client, dispatcher, mailbox, sms_gateway)
+    return bearer(login(client).json()["access_token"])
+
+
+def test_every_documented_list_query_param_is_accepted(
+    client: TestClient, world: World, account_headers: dict[str, str]
+) -> None:
     """Property check: each documented query parameter of each list endpoint exists on the server."""
     make_case(client, world.order["id"])
     spec = client.get("/openapi.json").json()
@@ -237,16 +277,17 @@ def test_every_documented_list_query_param_is_accepted(client: TestClient, world
     assert {path for path, _ in endpoints} >= set(LIST_ENDPOINT_PARAMS)
     for path, parameters in endpoints:
         assert parameters, path
+        headers = account_headers if path.startswith("/v1/me/") else world.seller_headers
         for parameter in parameters:
             if parameter["name"] == "cursor":
                 continue  # only cursors this API returned are valid
             value = _sample(spec, parameter["schema"])
-            r = client.get(path, params={parameter["name"]: value}, headers=world.seller_headers)
+            r = client.get(path, params={parameter["name"]: value}, headers=headers)
             assert r.status_code == 200, f"{path}?{parameter['name']}={value}: {r.text}"
             assert set(r.json()) == {"data", "next_cursor"}
         limit = next(p for p in parameters if p["name"] == "limit")["schema"]
         for outside in (limit["minimum"] - 1, limit["maximum"] + 1):
-            r = client.get(path, params={"limit": outside}, headers=world.seller_headers)
+            r = client.get(path, params={"limit": outside}, headers=headers)
             assert r.status_code == 422, f"{path}?limit={outside}"
             assert r.json()["code"] == "validation_error"
 

@@ -1,0 +1,177 @@
+"""The logged-in account's own things: bound payment accounts and the personal centre (orders with
+their chargebacks, favourites, coupons)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from app.core.errors import error_responses
+from app.dependencies import AccountCaller, ApiRoute, DbDep, IdempotencyKey
+from app.domain import errors as e
+from app.models.buyer import (
+    BuyerOrderPublic,
+    CouponPublic,
+    FavouriteCreate,
+    FavouritePublic,
+    PaymentAccountCreate,
+    PaymentAccountPublic,
+)
+from app.routers.support import create_once, json_response
+from app.services import buyer, buyer_reads
+
+router = APIRouter(prefix="/v1/me", tags=["personal centre"], route_class=ApiRoute)
+_AUTH = (e.InvalidCredential, e.Forbidden)
+_IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+_NEXT = "Pass as `cursor` for the next page; null on the last page."
+
+
+class _PaymentAccountFingerprint(BaseModel):
+    # An idempotency record keeps an unkeyed hash of the body: a phone number's could be reversed by
+    # trying every number, so the reference enters it only as its keyed digest.
+    provider: str
+    ref_digest: str
+
+
+class PaymentAccountPage(BaseModel):
+    data: list[PaymentAccountPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class BuyerOrderPage(BaseModel):
+    data: list[BuyerOrderPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class FavouritePage(BaseModel):
+    data: list[FavouritePublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class CouponPage(BaseModel):
+    data: list[CouponPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+@router.post(
+    "/payment-accounts",
+    status_code=201,
+    response_model=PaymentAccountPublic,
+    responses=error_responses(*_AUTH, e.InvalidAccountRef, e.PaymentAccountTaken, e.RateLimited, *_IDEM),
+)
+def bind_payment_account(
+    request: Request,
+    body: PaymentAccountCreate,
+    caller: AccountCaller,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Bind an Alipay account (an email or mainland mobile number) to this account."""
+    account_id = caller.require_account()
+    fingerprint = _PaymentAccountFingerprint(
+        provider=body.provider, ref_digest=buyer.ref_digest(db.auth, body.account_ref)
+    )
+    return create_once(
+        request,
+        db,
+        caller,
+        idempotency_key,
+        fingerprint,
+        lambda session, r: buyer.bind_payment_account(session, db.auth, account_id, body, r),
+        location="/v1/me/payment-accounts/{id}",
+    )
+
+
+@router.get(
+    "/payment-accounts",
+    response_model=PaymentAccountPage,
+    responses=error_responses(*_AUTH),
+)
+async def list_payment_accounts(
+    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """List this account's bound payment accounts, newest first."""
+    account_id = caller.require_account()
+    return json_response(await buyer_reads.payment_accounts(db.loop_reader, account_id, limit, cursor))
+
+
+@router.delete(
+    "/payment-accounts/{payment_account_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+def unbind_payment_account(payment_account_id: str, caller: AccountCaller, db: DbDep) -> Response:
+    """Unbind a payment account (it may then be bound again, by any account)."""
+    with db.session() as session:
+        buyer.unbind_payment_account(session, caller.require_account(), payment_account_id)
+    return Response(status_code=204)
+
+
+@router.get("/orders", response_model=BuyerOrderPage, responses=error_responses(*_AUTH))
+async def list_my_orders(
+    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """List this account's orders, newest first, each with its chargebacks' status."""
+    return json_response(await buyer_reads.orders(db.loop_reader, caller.require_account(), limit, cursor))
+
+
+@router.post(
+    "/favourites",
+    status_code=201,
+    response_model=FavouritePublic,
+    responses=error_responses(*_AUTH, e.FavouriteExists, *_IDEM),
+)
+def add_favourite(
+    request: Request,
+    body: FavouriteCreate,
+    caller: AccountCaller,
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Add a product to this account's favourites (a product already there is 409 `favourite_exists`)."""
+    account_id = caller.require_account()
+    return create_once(
+        request,
+        db,
+        caller,
+        idempotency_key,
+        body,
+        lambda session, r: buyer.add_favourite(session, account_id, body, r),
+        location=None,
+    )
+
+
+@router.get("/favourites", response_model=FavouritePage, responses=error_responses(*_AUTH))
+async def list_favourites(
+    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """List this account's favourite products, newest first."""
+    return json_response(
+        await buyer_reads.favourites(db.loop_reader, caller.require_account(), limit, cursor)
+    )
+
+
+@router.delete(
+    "/favourites/{favourite_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+def remove_favourite(favourite_id: str, caller: AccountCaller, db: DbDep) -> Response:
+    """Remove a product from this account's favourites."""
+    with db.session() as session:
+        buyer.remove_favourite(session, caller.require_account(), favourite_id)
+    return Response(status_code=204)
+
+
+@router.get("/coupons", response_model=CouponPage, responses=error_responses(*_AUTH))
+async def list_my_coupons(
+    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """List this account's coupons still to use (unused, unexpired), the soonest to expire first."""
+    return json_response(await buyer_reads.coupons(db.loop_reader, caller.require_account(), limit, cursor))
