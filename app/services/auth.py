@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
@@ -64,8 +65,12 @@ def candidates(session: Session, kind: str, value: str) -> list[Account]:
 def _fail(session: Session, key: str, now: datetime) -> None:
     row = session.get(LoginThrottle, key, with_for_update=True)
     if row is None:
-        session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
-    else:
+        try:
+            with session.begin_nested():  # two first failures at once: one inserts, the other counts
+                session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
+        except IntegrityError:
+            row = session.get_one(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    if row is not None:
         row.failures, row.last_failure_at = row.failures + 1, now
     session.commit()
 

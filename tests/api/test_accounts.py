@@ -22,6 +22,7 @@ from app.models.outbox import OutboxMessage
 from app.worker import REDACTED, Dispatcher
 from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, assert_problem
 from tests.api.test_chargebacks import body_of
+from tests.api.test_concurrency import run_together
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
@@ -466,3 +467,10 @@ def test_the_activation_page_spends_nothing_on_a_get(client: TestClient) -> None
     assert "/v1/accounts/activate" in r.text
     assert r.headers["referrer-policy"] == "no-referrer"
     assert "script-src 'sha256-" in r.headers["content-security-policy"]
+
+
+def test_concurrent_first_failures_are_all_counted(client: TestClient) -> None:
+    statuses = run_together(4, lambda _: login(client, "nobody.yet@example.com").status_code)
+    assert statuses == [401, 401, 401, 401]
+    assert login(client, "nobody.yet@example.com").status_code == 401  # the fifth
+    assert_problem(login(client, "nobody.yet@example.com"), 429, "rate_limited")
