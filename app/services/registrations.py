@@ -327,9 +327,9 @@ def activate(session: Session, auth: Auth, data: AccountActivate) -> dict[str, A
     now = utcnow()
     digest = token_digest(auth.keys.tokens, data.token.strip())
     token = session.execute(
-        select(AccountToken).where(
-            col(AccountToken.digest) == digest, col(AccountToken.purpose) == "activation"
-        )
+        select(AccountToken)
+        .where(col(AccountToken.digest) == digest, col(AccountToken.purpose) == "activation")
+        .with_for_update()  # single use, even for two clicks at once
     ).scalar_one_or_none()
     if token is None or token.used_at is not None or now > token.expires_at:
         raise InvalidCode(
