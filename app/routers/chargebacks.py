@@ -159,6 +159,12 @@ class CaseQuery(BaseModel):
     reason_category: ReasonCategory | None = None
     order_id: str | None = Field(default=None, max_length=40)
     respond_by_before: AwareTimestamp | None = None
+    received_since: AwareTimestamp | None = Field(
+        default=None, description="Only cases whose notice arrived at or after this instant."
+    )
+    received_before: AwareTimestamp | None = Field(
+        default=None, description="Only cases whose notice arrived before this instant."
+    )
     updated_since: AwareTimestamp | None = Field(
         default=None,
         description="Only cases changed at or after this instant, oldest change first, for gap-free "
@@ -179,6 +185,8 @@ async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Annotated[Cas
         reason_category=q.reason_category.value if q.reason_category else None,
         order_id=q.order_id,
         respond_by_before=q.respond_by_before,
+        received_since=q.received_since,
+        received_before=q.received_before,
         updated_since=q.updated_since,
     )
     return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))

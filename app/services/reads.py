@@ -73,6 +73,8 @@ class CaseFilter:
     reason_category: str | None = None
     order_id: str | None = None
     respond_by_before: datetime | None = None
+    received_since: datetime | None = None
+    received_before: datetime | None = None
     updated_since: datetime | None = None
 
 
@@ -92,6 +94,10 @@ def _case_list(f: CaseFilter, after: bool) -> Scoped:
         q = q.where(c.order_id == bindparam("order_id"))
     if f.respond_by_before is not None:
         q = q.where(c.respond_by < bindparam("respond_by_before", type_=UTCDateTime()))
+    if f.received_since is not None:
+        q = q.where(c.received_at >= bindparam("received_since", type_=UTCDateTime()))
+    if f.received_before is not None:
+        q = q.where(c.received_at < bindparam("received_before", type_=UTCDateTime()))
     ascending = f.updated_since is not None
     sort_at = c.updated_at if ascending else c.created_at
     if ascending:
@@ -115,6 +121,8 @@ def _case_list_for(f: CaseFilter, after: bool) -> Scoped:
         f.reason_category is not None,
         f.order_id is not None,
         f.respond_by_before is not None,
+        f.received_since is not None,
+        f.received_before is not None,
         f.updated_since is not None,
         after,
     )
@@ -136,6 +144,8 @@ async def chargebacks(
         "reason_category": f.reason_category,
         "order_id": f.order_id,
         "respond_by_before": f.respond_by_before,
+        "received_since": f.received_since,
+        "received_before": f.received_before,
         "since": f.updated_since,
         # Only changes older than the lag: a writer takes its timestamp before it commits, so a
         # younger change could still be joined by an older one committing later.

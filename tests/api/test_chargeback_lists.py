@@ -227,11 +227,23 @@ def test_respond_by_before_filter_is_strict(
     assert ids(client, headers, respond_by_before="2026-10-14T00:00:00Z") == [later, normal, soon]
 
 
+def test_received_range_filters_by_when_the_notice_arrived(client: TestClient, world: World) -> None:
+    early = new_case(client, world, received_at="2026-09-27T08:00:00Z")
+    middle = new_case(client, world, received_at="2026-09-28T08:00:00Z")
+    late = new_case(client, world, received_at="2026-09-29T08:00:00Z")
+    headers = world.seller_headers
+    assert ids(client, headers, received_since="2026-09-28T08:00:00Z") == [late, middle]
+    assert ids(client, headers, received_before="2026-09-28T08:00:00Z") == [early]
+    # 2026-09-28T00:00+08:00 is 27 Sep, 16:00 UTC: after the early notice.
+    both = {"received_since": "2026-09-28T00:00:00+08:00", "received_before": "2026-09-29T08:00:00Z"}
+    assert ids(client, headers, **both) == [middle]
+
+
 def test_bad_timestamp_filters_are_invalid(
     client: TestClient, world: World, subtests: pytest.Subtests
 ) -> None:
     new_case(client, world)
-    for field in ("respond_by_before", "updated_since"):
+    for field in ("respond_by_before", "received_since", "received_before", "updated_since"):
         for value in (
             "2026-10-09T12:00:00",
             "2026-13-01T00:00:00Z",

@@ -25,6 +25,8 @@ LIST_ENDPOINT_PARAMS = {
         "reason_category",
         "order_id",
         "respond_by_before",
+        "received_since",
+        "received_before",
         "updated_since",
         "limit",
         "cursor",
