@@ -18,6 +18,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         Index("ix_message_seller_created", "seller_id", "created_at", "id"),
         Index("ix_message_seller_unread", "seller_id", "read_at", "created_at", "id"),
+        Index("ix_message_seller_updated", "seller_id", "updated_at", "id"),
     )
 
     id: str = DbField(primary_key=True, max_length=40)
@@ -30,6 +31,7 @@ class Message(SQLModel, table=True):
     body: str = DbField(max_length=4000)
     created_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
     read_at: datetime | None = DbField(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))  # created, or read
 
 
 class MessagePublic(SQLModel):
@@ -41,3 +43,4 @@ class MessagePublic(SQLModel):
     created_at: UTCTimestamp
     read_at: UTCTimestamp | None = None
     unread: bool
+    updated_at: UTCTimestamp = Field(description="When it was created or last marked read (`updated_since`).")

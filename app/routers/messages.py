@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, SellerCaller
 from app.domain import errors as e
+from app.models.common import AwareTimestamp
 from app.models.message import MessagePublic
 from app.routers.support import json_response
 from app.services import messages, reads
@@ -30,9 +31,17 @@ async def list_messages(
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    updated_since: Annotated[
+        AwareTimestamp | None,
+        Query(
+            description="Only messages created or marked read at or after this instant, oldest change "
+            "first (a change is listed once it is RECONCILE_LAG_SECONDS old)."
+        ),
+    ] = None,
 ) -> Response:
     """List the seller's messages, newest first."""
-    return json_response(await reads.messages(db.loop_reader, caller, unread, limit, cursor))
+    page = await reads.messages(db.loop_reader, db.settings, caller, unread, limit, cursor, updated_since)
+    return json_response(page)
 
 
 @router.post(

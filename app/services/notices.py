@@ -95,6 +95,7 @@ def message_row(
         "body": rendered.body,
         "created_at": now,
         "read_at": None,
+        "updated_at": now,
     }
 
 

@@ -208,34 +208,60 @@ async def order(reader: LoopReader, caller: Caller, order_id: str) -> dict[str, 
 # Messages ------------------------------------------------------------------------------------
 
 
-def _message_list(unread: bool | None, after: bool) -> Scoped:
+def _message_list(unread: bool | None, after: bool, changes: bool) -> Scoped:
     m = _MESSAGES.c
     q = select(_MESSAGES)
     if unread is True:
         q = q.where(m.read_at.is_(None))
     elif unread is False:
         q = q.where(m.read_at.is_not(None))
+    sort_at = m.updated_at if changes else m.created_at
+    if changes:
+        q = q.where(sort_at >= bindparam("since", type_=UTCDateTime()), sort_at <= bindparam("settled"))
     if after:
-        last = tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
-        q = q.where(tuple_(m.created_at, m.id) < last)
-    return Scoped(q.order_by(m.created_at.desc(), m.id.desc()).limit(_LIMIT), m.seller_id)
+        key, last = tuple_(sort_at, m.id), tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
+        q = q.where(key > last if changes else key < last)
+    order = (sort_at.asc(), m.id.asc()) if changes else (sort_at.desc(), m.id.desc())
+    return Scoped(q.order_by(*order).limit(_LIMIT), m.seller_id)
 
 
-_MESSAGE_LISTS = {(u, a): _message_list(u, a) for u in (None, True, False) for a in (False, True)}
+_MESSAGE_LISTS = {
+    (u, a, c): _message_list(u, a, c)
+    for u in (None, True, False)
+    for a in (False, True)
+    for c in (False, True)
+}
 
 
 async def messages(
-    reader: LoopReader, caller: Caller, unread: bool | None, limit: int, cursor: str | None
+    reader: LoopReader,
+    settings: Settings,
+    caller: Caller,
+    unread: bool | None,
+    limit: int,
+    cursor: str | None,
+    updated_since: datetime | None = None,
 ) -> dict[str, Any]:
-    """The seller's message centre, newest first."""
+    """The seller's message centre, newest first (or oldest change first with ``updated_since``)."""
     params: dict[str, Any] = {"limit": limit + 1}
+    if updated_since is not None:
+        # As for cases: only changes older than the lag, when no older one can still commit.
+        params["since"] = updated_since
+        params["settled"] = utcnow() - timedelta(seconds=settings.reconcile_lag_seconds)
     if cursor:
         params["at"], params["last"] = decode_cursor(cursor)
-    rows = await _all(reader, _MESSAGE_LISTS[unread, bool(cursor)], caller, **params)
+        if updated_since is not None:
+            params["since"] = max(updated_since, params["at"])
+    rows = await _all(
+        reader, _MESSAGE_LISTS[unread, bool(cursor), updated_since is not None], caller, **params
+    )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            last.updated_at if updated_since is not None else last.created_at, last.id
+        )
     return views.page([views.message(r) for r in rows], next_cursor)
 
 

@@ -135,6 +135,7 @@ def message(row: Row) -> dict[str, Any]:
         "created_at": row.created_at,
         "read_at": row.read_at,
         "unread": row.read_at is None,
+        "updated_at": row.updated_at,
     }
 
 

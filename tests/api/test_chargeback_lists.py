@@ -347,3 +347,39 @@ def test_updated_since_holds_back_changes_younger_than_the_lag(
     assert ids(client, headers, updated_since=z(T0)) == []
     time_machine.shift(timedelta(microseconds=1))
     assert ids(client, headers, updated_since=z(T0)) == [case]
+
+
+# The message centre reconciles the same way ---------------------------------------------------------
+
+
+def test_messages_updated_since_lists_new_and_read_messages_oldest_change_first(
+    client: TestClient, world: World, time_machine: TimeMachineFixture
+) -> None:
+    headers = world.seller_headers
+    new_case(client, world)
+    time_machine.shift(timedelta(minutes=1))
+    new_case(client, world)
+    first, second = reversed(client.get("/v1/messages", headers=headers).json()["data"])
+    time_machine.shift(timedelta(minutes=1))
+    assert client.post(f"/v1/messages/{first['id']}/read", headers=headers).status_code == 200
+    time_machine.shift(timedelta(seconds=10))  # past the reconcile lag
+
+    def changed(**params: str) -> list[str]:
+        r = client.get("/v1/messages", params={"updated_since": z(T0), **params}, headers=headers)
+        assert r.status_code == 200, r.text
+        return [m["id"] for m in r.json()["data"]]
+
+    assert changed() == [second["id"], first["id"]]  # the read moved the first one to the end
+    page = client.get("/v1/messages", params={"updated_since": z(T0), "limit": "1"}, headers=headers).json()
+    rest = client.get(
+        "/v1/messages",
+        params={"updated_since": z(T0), "limit": "1", "cursor": page["next_cursor"]},
+        headers=headers,
+    ).json()
+    assert [m["id"] for m in page["data"] + rest["data"]] == [second["id"], first["id"]]
+    assert changed(unread="true") == [second["id"]]
+    later = z(T0 + timedelta(minutes=1, seconds=30))
+    r = client.get("/v1/messages", params={"updated_since": later}, headers=headers)
+    assert [m["id"] for m in r.json()["data"]] == [first["id"]]
+    bad = client.get("/v1/messages", params={"updated_since": "yesterday"}, headers=headers)
+    assert bad.status_code == 422

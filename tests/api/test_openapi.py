@@ -31,7 +31,7 @@ LIST_ENDPOINT_PARAMS = {
         "limit",
         "cursor",
     },
-    "/v1/messages": {"unread", "limit", "cursor"},
+    "/v1/messages": {"unread", "updated_since", "limit", "cursor"},
     "/v1/me/payment-accounts": {"limit", "cursor"},
     "/v1/me/orders": {"limit", "cursor"},
     "/v1/me/favourites": {"limit", "cursor"},
