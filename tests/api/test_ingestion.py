@@ -122,6 +122,7 @@ def test_notice_writes_the_case_its_trail_message_email_and_frozen_funds(
         "body": None,
         "created_at": T0,
         "read_at": None,
+        "updated_at": T0,
     }
     [email] = [m for m in rows(app, OutboxMessage) if m["headers"].get("X-Chargeback-Id") == case_id]
     assert email["id"].startswith("obx_")
