@@ -48,7 +48,7 @@ def normalise_ref(raw: str, field: str = "account_ref") -> str:
 
 
 def mask_ref(ref: str) -> str:
-    """What may be shown of a normalised reference: enough for its holder to recognise it."""
+    """What may be shown of an email address or a number: enough for its holder to recognise it."""
     if "@" in ref:
         local, domain = ref.split("@", 1)
         return f"{local[:2] if len(local) > 2 else local[:1]}***@{domain}"

@@ -12,8 +12,10 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
 from app.domain import account_rules as rules
+from app.domain.email_policy import email_key
 from app.domain.errors import FieldProblem, InvalidCode, NotFound, RateLimited, WrongPassword
 from app.domain.passwords import check_password, context_words, normalise_password
+from app.domain.payment_refs import mask_ref
 from app.models.account import (
     Account,
     AccountUpdate,
@@ -30,7 +32,7 @@ from app.security.accounts import Auth
 from app.services import views
 from app.services.auth import revoke_all, revoke_others
 from app.services.contacts import parse_email, parse_phone
-from app.services.recovery import issue_code, masked, send_code, spend_code
+from app.services.recovery import issue_code, send_code, spend_code
 from app.services.registrations import SENSITIVE
 
 Change = Literal["email_change", "phone_change"]
@@ -99,7 +101,7 @@ def start_change(
             settings,
             account,
             "Your email address is about to change",
-            f"Someone asked to change your account's email address to {masked(new_email)}. Nothing "
+            f"Someone asked to change your account's email address to {mask_ref(new_email)}. Nothing "
             "changes until the code sent there is confirmed. If this was not you, change your password.",
         )
     else:
@@ -119,7 +121,7 @@ def start_change(
             settings,
             account,
             "Your phone number is about to change",
-            f"Someone asked to change your account's phone number to {masked(new_phone)}. Nothing "
+            f"Someone asked to change your account's phone number to {mask_ref(new_phone)}. Nothing "
             "changes until the code sent there is confirmed. If this was not you, change your password.",
         )
     session.commit()
@@ -141,8 +143,8 @@ def confirm_change(
         )
     if purpose == "email_change":
         old = account.email
-        account.email, account.email_key = token.target, token.target.casefold()
-        note = f"Your account's email address was changed from {masked(old)} to {masked(token.target)}."
+        account.email, account.email_key = token.target, email_key(token.target)
+        note = f"Your account's email address was changed from {mask_ref(old)} to {mask_ref(token.target)}."
         outbox.enqueue(
             session,
             channel="email",
@@ -160,8 +162,8 @@ def confirm_change(
             settings,
             account,
             "Your phone number was changed",
-            f"Your account's phone number was changed from {masked(old_phone or '')} to "
-            f"{masked(token.target)}. If this was not you, change your password.",
+            f"Your account's phone number was changed from {mask_ref(old_phone or '')} to "
+            f"{mask_ref(token.target)}. If this was not you, change your password.",
         )
     account.version, account.updated_at = account.version + 1, now
     public = views.account(account)

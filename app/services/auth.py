@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -22,11 +22,13 @@ from app.core.db import begin_write
 from app.core.ids import new_id
 from app.domain import account_rules as rules
 from app.domain import login_throttle
+from app.domain.email_policy import email_key
 from app.domain.errors import (
     AccountNotActive,
     IdentifierAmbiguous,
     InvalidCredential,
     InvalidCredentials,
+    InvalidEmail,
     RateLimited,
 )
 from app.domain.passwords import normalise_password
@@ -40,7 +42,10 @@ def identifier_of(raw: str) -> tuple[str, str]:
     """(kind, normalised value) of a login identifier: an email, a member id or a phone number."""
     value = raw.strip()
     if "@" in value:
-        return "email", value.casefold()
+        try:
+            return "email", email_key(value)  # the form accounts are stored under
+        except InvalidEmail:
+            return "email", value.casefold()  # matches nothing, answered like any unknown identifier
     if value[:1] in ("M", "m") and value[1:].isdigit():
         return "member_id", value.upper()
     digits = "".join(ch for ch in value if ch.isdigit())
@@ -196,11 +201,7 @@ def revoke_session(session: Session, session_id: str, reason: str) -> None:
 
 def revoke_all(session: Session, account_id: str, reason: str, now: datetime) -> None:
     """End every session of the account (in the caller's transaction)."""
-    session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.account_id) == account_id, or_(col(AuthSession.revoked_at).is_(None)))
-        .values(revoked_at=now, revoked_reason=reason)
-    )
+    revoke_others(session, account_id, None, reason, now)
 
 
 def revoke_others(session: Session, account_id: str, keep: str | None, reason: str, now: datetime) -> None:

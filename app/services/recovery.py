@@ -38,14 +38,6 @@ def _digest(auth: Auth, account_id: str, purpose: str, code: str) -> str:
     return code_digest(auth.keys.codes, code, purpose=purpose, subject=account_id)
 
 
-def masked(value: str) -> str:
-    """Enough of an address or number to recognise it, not to learn it."""
-    if "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:2]}***@{domain}"
-    return f"{value[:4]}****{value[-3:]}"
-
-
 def issue_code(
     session: Session, auth: Auth, account: Account, purpose: str, now: datetime, target: str | None = None
 ) -> str:

@@ -20,6 +20,7 @@ from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import has_prefix, new_id
 from app.domain import account_rules as rules
+from app.domain.email_policy import email_key
 from app.domain.errors import (
     FieldProblem,
     InvalidCode,
@@ -222,7 +223,7 @@ def resend(
     if cooldown:
         session.rollback()
         raise RateLimited(f"Wait {cooldown} s before asking for another code.", retry_after=cooldown)
-    destination = reg.email.casefold() if channel == "email" else reg.phone
+    destination = email_key(reg.email) if channel == "email" else reg.phone
     _refuse_over_limit(auth, ("code", destination, rate_limits.CODE_SEND_PER_DESTINATION))
     code = new_code()
     if channel == "email":
@@ -301,7 +302,7 @@ def complete(
         id=new_id("acct"),
         member_id=member_id(session),
         email=reg.email,
-        email_key=reg.email.casefold(),
+        email_key=email_key(reg.email),
         phone=reg.phone,
         country=reg.country,
         password_hash=reg.password_hash,
