@@ -22,8 +22,9 @@ class Chargeback(SQLModel, table=True):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         # A bank reference names one dispute; a second notice with it is a duplicate, not a new case.
         Index("uq_chargeback_order_bank_reference", "order_id", "bank_reference", unique=True),
-        # One index per filter, each ending in the keyset sort (created_at, id).
-        Index("ix_chargeback_seller_created", "seller_id", "created_at", "id"),
+        # One index per filter, each ending in the keyset sort (created_at, id). The unfiltered one
+        # carries respond_by too, so `respond_by_before` skips not-yet-due cases inside the index.
+        Index("ix_chargeback_seller_created", "seller_id", "created_at", "id", "respond_by"),
         Index("ix_chargeback_seller_status_created", "seller_id", "status", "created_at", "id"),
         Index("ix_chargeback_seller_category_created", "seller_id", "reason_category", "created_at", "id"),
         Index("ix_chargeback_seller_order_created", "seller_id", "order_id", "created_at", "id"),
