@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -150,3 +152,12 @@ def test_async_hashing_waits_while_the_limiter_is_full() -> None:
 
     assert anyio.run(run) == 1
     assert results == [True]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
+def test_hash_threads_run_at_idle_priority_and_the_caller_does_not() -> None:
+    hasher = PasswordHasher("test", concurrency=2)
+    policies = {hasher._pool.submit(os.sched_getscheduler, 0).result() for _ in range(4)}
+    assert policies == {os.SCHED_IDLE}
+    assert hasher.verify(hasher.hash(PASSWORD), PASSWORD)
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE
