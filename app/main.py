@@ -37,6 +37,7 @@ from app.routers import (
     system,
 )
 from app.routers.support import operation_id
+from app.security.request_limits import RequestLimits
 from app.worker import Dispatcher
 
 DESCRIPTION = """
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.db = Db(app.state.engine, settings)
     install_error_handlers(app)
+    # Inside ``Edge``: a 429 carries the request id and is logged like any other answer.
+    app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(
         Edge,
         max_body_bytes=settings.max_json_body_bytes,

@@ -1,0 +1,179 @@
+"""Rate limits on every API request, per credential and per client address, with the IETF headers.
+
+One plain ASGI middleware, before routing and before the credential is looked up: a flood is
+refused without a database query, and guessing keys from one address stops at the address limit.
+A credential counts as presented (a keyed digest of the bearer token, never the token itself), so
+this layer never checks it; the route does, once. The platform key is recognised here (a constant-
+time comparison, no I/O) and counts only against its own, larger quota.
+
+Every answer a limit applies to carries ``RateLimit-Policy`` and ``RateLimit``
+(draft-ietf-httpapi-ratelimit-headers, structured-field lists); a refusal is a 429 ``rate_limited``
+problem with ``Retry-After``. When the counter storage cannot be reached the request goes through
+(a logged warning, no headers): an outage of the counters must not become an outage of the API,
+while the login and code paths, which guard secrets, keep failing closed (``RateLimiter``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from anyio import CapacityLimiter, to_thread
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import Settings
+from app.core.errors import problem_response
+from app.security.api_keys import same_secret
+from app.security.tokens import derive_key
+
+# Probes and the documentation: never limited (an orchestrator's probe must not be refused).
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json"})
+EXEMPT_PREFIXES = ("/docs-static/",)
+_WARN_EVERY_SECONDS = 60.0
+_DIGEST_HEX = 32
+log = logging.getLogger("chargeback_desk.rate_limits")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One quota: its name in the headers, its ``limits`` item, and its ``RateLimit-Policy`` entry."""
+
+    name: str
+    item: RateLimitItem
+
+    @property
+    def header(self) -> str:
+        return f'"{self.name}";q={self.item.amount};w={self.item.get_expiry()}'
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    policy: Policy
+    allowed: bool
+    remaining: int
+    reset: int  # whole seconds until the window has room again
+
+    @property
+    def header(self) -> str:
+        return f'"{self.policy.name}";r={self.remaining};t={self.reset}'
+
+
+class RequestLimits:
+    """Count each request against the policies that apply to it; answer 429 over any of them."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+        self._hash_key = derive_key(secret, "request-limits")
+        self._platform_key = (
+            settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
+        )
+        self.per_key = Policy("per-key", parse(settings.rate_limit_per_key))
+        self.per_address = Policy("per-address", parse(settings.rate_limit_per_address))
+        self.platform = Policy("platform", parse(settings.rate_limit_per_platform_key))
+        storage = storage_from_string(
+            settings.rate_limit_storage_url, key_prefix=settings.rate_limit_key_prefix, wrap_exceptions=True
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+        # Memory counters cost microseconds: counted on the loop. A network store is counted in a
+        # thread of its own pool, so a slow Redis never stalls the loop nor takes a handler's thread.
+        self._threads = None if isinstance(storage, MemoryStorage) else CapacityLimiter(32)
+        self._warned_at = -math.inf
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        checks = self._checks(scope)
+        if self._threads is None:
+            counts = self._count(checks)
+        else:
+            counts = await to_thread.run_sync(self._count, checks, limiter=self._threads)
+        if not counts:
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (b"ratelimit-policy", ", ".join(c.policy.header for c in counts).encode()),
+            (b"ratelimit", ", ".join(c.header for c in counts).encode()),
+        ]
+        refused = next((c for c in counts if not c.allowed), None)
+        if refused is not None:
+            response = problem_response(
+                Request(scope),
+                429,
+                "rate_limited",
+                "Too many requests",
+                f"Over the {refused.policy.name} limit of {refused.policy.item.amount} requests per "
+                f"{refused.policy.item.get_expiry()} s; retry after {refused.reset} s.",
+                headers={"Retry-After": str(refused.reset)},
+            )
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)
+
+    def _checks(self, scope: Scope) -> list[tuple[Policy, str]]:
+        """The policies this request counts against, each with its storage key."""
+        token = _bearer(scope)
+        if token is not None and self._platform_key and same_secret(token, self._platform_key):
+            return [(self.platform, "platform")]
+        client = scope.get("client")
+        checks = [(self.per_address, self._digest("address", client[0] if client else "unknown"))]
+        if token:
+            checks.append((self.per_key, self._digest("key", token)))
+        return checks
+
+    def _digest(self, kind: str, value: str) -> str:
+        message = f"{kind}|{value}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:_DIGEST_HEX]
+
+    def _count(self, checks: list[tuple[Policy, str]]) -> list[Count]:
+        """One hit per policy, in order, stopping at the first refusal; [] when the storage is down."""
+        counts: list[Count] = []
+        try:
+            for policy, key in checks:
+                allowed = self._limiter.hit(policy.item, policy.name, key)
+                stats = self._limiter.get_window_stats(policy.item, policy.name, key)
+                # The window still holds a hit at its very edge: one second past it is the honest wait.
+                wait = max(0, int(stats.reset_time - time.time())) + 1
+                reset = wait if not allowed else min(wait, policy.item.get_expiry())
+                counts.append(Count(policy, allowed, stats.remaining, reset))
+                if not allowed:
+                    break
+        except StorageError as exc:
+            self._warn(exc)
+            return []
+        return counts
+
+    def _warn(self, exc: StorageError) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_SECONDS:  # one line a minute, not one per request
+            self._warned_at = now
+            log.warning(
+                "rate-limit storage unreachable, requests pass unlimited: %s",
+                type(exc.storage_error).__name__,
+            )
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
