@@ -233,6 +233,7 @@ def buyer_orders(rows: Iterable[Row], now: datetime) -> list[dict[str, Any]]:
                 "description": row.description,
                 "placed_at": row.placed_at,
                 "created_at": row.created_at,
+                "updated_at": row.updated_at,
                 "chargebacks": [],
             }
         if row.cb_id is not None:
