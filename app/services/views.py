@@ -159,6 +159,7 @@ def evidence(row: Row, settings: Settings) -> dict[str, Any]:
         "content_url": url,
         "appeal_id": row.appeal_id,
         "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
