@@ -6,6 +6,11 @@ A credential counts as presented (a keyed digest of the bearer token, never the 
 this layer never checks it; the route does, once. The platform key is recognised here (a constant-
 time comparison, no I/O) and counts only against its own, larger quota.
 
+Fixed windows, each starting at a client's first request: one counter per policy, so the cost stays
+the same at any quota, and the reset time in the headers is exact. Across a window's edge a client
+may pass up to twice its quota, acceptable for traffic control; the login limits, which guard
+secrets, use moving windows (``RateLimiter``).
+
 Every answer a limit applies to carries ``RateLimit-Policy`` and ``RateLimit``
 (draft-ietf-httpapi-ratelimit-headers, structured-field lists); a refusal is a 429 ``rate_limited``
 problem with ``Retry-After``. When the counter storage cannot be reached the request goes through
@@ -25,8 +30,7 @@ from dataclasses import dataclass
 from anyio import CapacityLimiter, to_thread
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,7 +87,9 @@ class RequestLimits:
         storage = storage_from_string(
             settings.rate_limit_storage_url, key_prefix=settings.rate_limit_key_prefix, wrap_exceptions=True
         )
-        self._limiter = MovingWindowRateLimiter(storage)
+        if not isinstance(storage, Storage):  # an ``async+…`` URL: these limits count synchronously
+            raise ValueError("RATE_LIMIT_STORAGE_URL must name a synchronous storage (memory://, redis://)")
+        self._storage: Storage = storage
         # Memory counters cost microseconds: counted on the loop. A network store is counted in a
         # thread of its own pool, so a slow Redis never stalls the loop nor takes a handler's thread.
         self._threads = None if isinstance(storage, MemoryStorage) else CapacityLimiter(32)
@@ -144,16 +150,22 @@ class RequestLimits:
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:_DIGEST_HEX]
 
     def _count(self, checks: list[tuple[Policy, str]]) -> list[Count]:
-        """One hit per policy, in order, stopping at the first refusal; [] when the storage is down."""
+        """One hit per policy, in order, stopping at the first refusal; [] when the storage is down.
+
+        A fixed window is a counter that expires: the storage's own increment gives the count and
+        its expiry the reset, two calls a policy (the strategy's ``hit`` and ``get_window_stats``
+        would read the counter a second time).
+        """
         counts: list[Count] = []
         try:
             for policy, key in checks:
-                allowed = self._limiter.hit(policy.item, policy.name, key)
-                stats = self._limiter.get_window_stats(policy.item, policy.name, key)
-                # The window still holds a hit at its very edge: one second past it is the honest wait.
-                wait = max(0, int(stats.reset_time - time.time())) + 1
-                reset = wait if not allowed else min(wait, policy.item.get_expiry())
-                counts.append(Count(policy, allowed, stats.remaining, reset))
+                name, window = policy.item.key_for(policy.name, key), policy.item.get_expiry()
+                used = self._storage.incr(name, window)
+                allowed = used <= policy.item.amount
+                # The counter lasts until its very edge: one second past it is the honest wait.
+                wait = max(0, int(self._storage.get_expiry(name) - time.time())) + 1
+                reset = wait if not allowed else min(wait, window)
+                counts.append(Count(policy, allowed, max(0, policy.item.amount - used), reset))
                 if not allowed:
                     break
         except StorageError as exc:
