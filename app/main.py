@@ -37,7 +37,7 @@ from app.routers import (
     system,
 )
 from app.routers.support import operation_id
-from app.security.request_limits import RequestLimits
+from app.security.request_limits import EXEMPT_PATHS, RATE_LIMIT_HEADERS, RequestLimits
 from app.worker import Dispatcher
 
 DESCRIPTION = """
@@ -190,6 +190,18 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                 responses.setdefault(
                     "400", {"description": "Problem codes: `malformed_json`", "content": problem()}
                 )
+            if path not in EXEMPT_PATHS:
+                responses.setdefault(
+                    "429",
+                    {
+                        "description": "Problem codes: `rate_limited` (retry after `Retry-After` s)",
+                        "headers": {
+                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."},
+                            **RATE_LIMIT_HEADERS,
+                        },
+                        "content": problem(),
+                    },
+                )
             if path != "/healthz":
                 responses.setdefault(
                     "503",
@@ -202,6 +214,8 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                     },
                 )
             for response in responses.values():
+                if path not in EXEMPT_PATHS:  # every answer of a limited operation says where it stands
+                    response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
                 content = response.get("content", {})
                 if "application/problem+json" in content:
                     response["content"] = problem()

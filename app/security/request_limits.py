@@ -42,6 +42,18 @@ from app.security.tokens import derive_key
 # Probes and the documentation: never limited (an orchestrator's probe must not be refused).
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json"})
 EXEMPT_PREFIXES = ("/docs-static/",)
+# As documented on every limited operation (the OpenAPI ``headers`` of its responses).
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "schema": {"type": "string"},
+        "description": 'The quotas this request counts against, e.g. `"per-key";q=600;w=60`.',
+    },
+    "RateLimit": {
+        "schema": {"type": "string"},
+        "description": "What is left of each quota and the seconds until its window resets, "
+        'e.g. `"per-key";r=599;t=42`.',
+    },
+}
 _WARN_EVERY_SECONDS = 60.0
 _DIGEST_HEX = 32
 log = logging.getLogger("chargeback_desk.rate_limits")

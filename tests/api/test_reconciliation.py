@@ -28,7 +28,16 @@ from tests.api.test_accounts import T0, _frozen_clock, make_account, settings  #
 from tests.api.test_personal_centre import coupon, fresh_token, issue
 
 SETTLED = timedelta(seconds=5)  # RECONCILE_LAG_SECONDS
-LISTS = ["orders", "evidence", "my-orders", "favourites", "payment-accounts", "coupons"]
+LISTS = [
+    "chargebacks",
+    "messages",
+    "orders",
+    "evidence",
+    "my-orders",
+    "favourites",
+    "payment-accounts",
+    "coupons",
+]
 
 
 def z(at: Any) -> str:
@@ -60,6 +69,16 @@ def listing(
 ) -> Listing:
     n = count(1)
     seller = world.seller["id"]
+    if request.param == "chargebacks":
+        return Listing("/v1/chargebacks", lambda: world.seller_headers, lambda: new_case(client, seller))
+    if request.param == "messages":
+
+        def add_message() -> str:  # a notice leaves the seller a message
+            new_case(client, seller)
+            r = client.get("/v1/messages", params={"limit": 1}, headers=world.seller_headers)
+            return str(r.json()["data"][0]["id"])
+
+        return Listing("/v1/messages", lambda: world.seller_headers, add_message)
     if request.param == "orders":
         return Listing("/v1/orders", lambda: world.seller_headers, lambda: make_order(client, seller)["id"])
     if request.param == "evidence":
@@ -91,6 +110,10 @@ def listing(
         "coupons": lambda: issue(client, coupon(buyer, code=f"CODE{next(n)}"))["id"],
     }
     return Listing(f"/v1/me/{request.param.removeprefix('my-')}", mia, adders[request.param])
+
+
+def new_case(client: TestClient, seller: str) -> str:
+    return str(make_case(client, make_order(client, seller)["id"])["id"])
 
 
 def ids(r: Any) -> list[str]:
