@@ -55,6 +55,7 @@ RATE_LIMIT_HEADERS = {
     },
 }
 _WARN_EVERY_SECONDS = 60.0
+_STORE_TIMEOUT = 0.5  # seconds
 _DIGEST_HEX = 32
 log = logging.getLogger("chargeback_desk.rate_limits")
 
@@ -96,8 +97,13 @@ class RequestLimits:
         self.per_key = Policy("per-key", parse(settings.rate_limit_per_key))
         self.per_address = Policy("per-address", parse(settings.rate_limit_per_address))
         self.platform = Policy("platform", parse(settings.rate_limit_per_platform_key))
+        # A Redis that stops answering must fail fast (then open), not hold every request.
+        timeouts = {"socket_timeout": _STORE_TIMEOUT, "socket_connect_timeout": _STORE_TIMEOUT}
         storage = storage_from_string(
-            settings.rate_limit_storage_url, key_prefix=settings.rate_limit_key_prefix, wrap_exceptions=True
+            settings.rate_limit_storage_url,
+            key_prefix=settings.rate_limit_key_prefix,
+            wrap_exceptions=True,
+            **(timeouts if settings.rate_limit_storage_url.startswith("redis") else {}),
         )
         if not isinstance(storage, Storage):  # an ``async+…`` URL: these limits count synchronously
             raise ValueError("RATE_LIMIT_STORAGE_URL must name a synchronous storage (memory://, redis://)")

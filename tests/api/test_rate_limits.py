@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,6 +175,23 @@ def test_unreachable_counters_let_requests_through_with_a_warning(
         assert "unreachable" in logs[0].getMessage()
     finally:
         app.state.db.close()
+
+
+def test_counters_that_stop_answering_fail_open_after_a_short_timeout(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    # A listening socket nobody reads: the connection is made, the answer never comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        app = _app(tmp_path, sqlite_template, rate_limit_storage_url=f"redis://127.0.0.1:{port}/0")
+        try:
+            r = TestClient(app, raise_server_exceptions=False).get("/v1/chargebacks", headers=PLATFORM)
+            assert r.status_code == 200
+            assert "ratelimit" not in r.headers
+        finally:
+            app.state.db.close()
 
 
 def test_rate_settings_must_name_one_rate(tmp_path: Path) -> None:
