@@ -36,7 +36,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
 from app.core.errors import problem_response
-from app.security.api_keys import same_secret
 from app.security.tokens import derive_key
 
 # Probes and the documentation: never limited (an orchestrator's probe must not be refused).
@@ -56,20 +55,25 @@ RATE_LIMIT_HEADERS = {
 }
 _WARN_EVERY_SECONDS = 60.0
 _STORE_TIMEOUT = 0.5  # seconds
-_DIGEST_HEX = 32
+_DIGEST_BYTES = 16  # 128 bits: no two clients share a counter in practice
 log = logging.getLogger("chargeback_desk.rate_limits")
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """One quota: its name in the headers, its ``limits`` item, and its ``RateLimit-Policy`` entry."""
+    """One quota: its name in the headers, its ``limits`` item, its ``RateLimit-Policy`` entry, and
+    the start of its counters' keys (the quota is in it, so a new quota starts new counters)."""
 
     name: str
     item: RateLimitItem
+    header: str
+    key_head: str
 
-    @property
-    def header(self) -> str:
-        return f'"{self.name}";q={self.item.amount};w={self.item.get_expiry()}'
+
+def policy(name: str, rate: str) -> Policy:
+    item = parse(rate)
+    window = item.get_expiry()
+    return Policy(name, item, f'"{name}";q={item.amount};w={window}', f"{name}/{item.amount}/{window}/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +95,12 @@ class RequestLimits:
         self.app = app
         secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
         self._hash_key = derive_key(secret, "request-limits")
-        self._platform_key = (
-            settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
-        )
-        self.per_key = Policy("per-key", parse(settings.rate_limit_per_key))
-        self.per_address = Policy("per-address", parse(settings.rate_limit_per_address))
-        self.platform = Policy("platform", parse(settings.rate_limit_per_platform_key))
+        platform_key = settings.platform_api_key.get_secret_value() if settings.platform_api_key else None
+        # Compared by keyed digest: the token's digest is needed anyway, as its counter's key.
+        self._platform = self._digest("key", platform_key) if platform_key else None
+        self.per_key = policy("per-key", settings.rate_limit_per_key)
+        self.per_address = policy("per-address", settings.rate_limit_per_address)
+        self.platform = policy("platform", settings.rate_limit_per_platform_key)
         # A Redis that stops answering must fail fast (then open), not hold every request.
         timeouts = {"socket_timeout": _STORE_TIMEOUT, "socket_connect_timeout": _STORE_TIMEOUT}
         storage = storage_from_string(
@@ -155,17 +159,19 @@ class RequestLimits:
     def _checks(self, scope: Scope) -> list[tuple[Policy, str]]:
         """The policies this request counts against, each with its storage key."""
         token = _bearer(scope)
-        if token is not None and self._platform_key and same_secret(token, self._platform_key):
+        token_digest = self._digest("key", token) if token else None
+        if token_digest is not None and self._platform and hmac.compare_digest(token_digest, self._platform):
             return [(self.platform, "platform")]
         client = scope.get("client")
         checks = [(self.per_address, self._digest("address", client[0] if client else "unknown"))]
-        if token:
-            checks.append((self.per_key, self._digest("key", token)))
+        if token_digest is not None:
+            checks.append((self.per_key, token_digest))
         return checks
 
     def _digest(self, kind: str, value: str) -> str:
+        """A keyed BLAKE2b digest (a MAC): the storage never sees a token or an address."""
         message = f"{kind}|{value}".encode("utf-8", "surrogatepass")
-        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()[:_DIGEST_HEX]
+        return hashlib.blake2b(message, key=self._hash_key, digest_size=_DIGEST_BYTES).hexdigest()
 
     def _count(self, checks: list[tuple[Policy, str]]) -> list[Count]:
         """One hit per policy, in order, stopping at the first refusal; [] when the storage is down.
@@ -177,7 +183,7 @@ class RequestLimits:
         counts: list[Count] = []
         try:
             for policy, key in checks:
-                name, window = policy.item.key_for(policy.name, key), policy.item.get_expiry()
+                name, window = policy.key_head + key, policy.item.get_expiry()
                 used = self._storage.incr(name, window)
                 allowed = used <= policy.item.amount
                 # The counter lasts until its very edge: one second past it is the honest wait.
