@@ -25,10 +25,13 @@ import uuid
 from typing import Any
 
 import redis
+from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from app.core.config import Settings
+from app.main import create_app
 from app.security.request_limits import RequestLimits
+from bench.cpu_per_request import migrate
 
 KEY = "sk_bench_0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -88,22 +91,9 @@ def _measure(name: str, app: object, requests: int, repeat: int) -> None:
 
 
 def _in_app(requests: int) -> None:
-    from fastapi.testclient import TestClient
-    from sqlalchemy import create_engine
-
-    from alembic import command
-    from app.cli import alembic_config
-    from app.main import create_app
-
     with tempfile.TemporaryDirectory(prefix="cbd-limits-bench-") as tmp:
         url = f"sqlite:///{tmp}/bench.db"
-        cfg = alembic_config()
-        cfg.attributes["configure_logger"] = False
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-        engine.dispose()
+        migrate(url)
         platform = "pk_bench_platform_key_0123456789"
         settings = Settings(
             _env_file=None,
