@@ -37,6 +37,7 @@ from app.routers import (
     system,
 )
 from app.routers.support import operation_id
+from app.security.request_limits import EXEMPT_PATHS, RATE_LIMIT_HEADERS, RequestLimits
 from app.worker import Dispatcher
 
 DESCRIPTION = """
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.db = Db(app.state.engine, settings)
     install_error_handlers(app)
+    # Inside ``Edge``: a 429 carries the request id and is logged like any other answer.
+    app.add_middleware(RequestLimits, settings=settings)
     app.add_middleware(
         Edge,
         max_body_bytes=settings.max_json_body_bytes,
@@ -187,6 +190,18 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                 responses.setdefault(
                     "400", {"description": "Problem codes: `malformed_json`", "content": problem()}
                 )
+            if path not in EXEMPT_PATHS:
+                responses.setdefault(
+                    "429",
+                    {
+                        "description": "Problem codes: `rate_limited` (retry after `Retry-After` s)",
+                        "headers": {
+                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."},
+                            **RATE_LIMIT_HEADERS,
+                        },
+                        "content": problem(),
+                    },
+                )
             if path != "/healthz":
                 responses.setdefault(
                     "503",
@@ -199,6 +214,8 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                     },
                 )
             for response in responses.values():
+                if path not in EXEMPT_PATHS:  # every answer of a limited operation says where it stands
+                    response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
                 content = response.get("content", {})
                 if "application/problem+json" in content:
                     response["content"] = problem()

@@ -37,7 +37,7 @@ from app.core.clock import utcnow
 from app.core.ids import new_id
 from app.models.account import Account
 from app.security.passwords import PasswordHasher
-from bench.run import LUA, PY, ROOT, record, serve, stop, wrk_output
+from bench.run import LUA, PY, ROOT, UNLIMITED, record, serve, stop, wrk_output
 from bench.upload import setup_case
 
 PASSWORD = "bench horse battery staple"  # every bench account's
@@ -173,6 +173,7 @@ def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
         "PLATFORM_API_KEY": platform_key,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "DISPATCH_IN_PROCESS": "false",
+        **UNLIMITED,
         "LOG_LEVEL": "WARNING",
         **dict(item.split("=", 1) for item in a.env),
     }

@@ -30,6 +30,12 @@ LUA = ROOT / "bench" / "lua"
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn", "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
 BULK = 50  # notices per bulk request
+# The app's rate limits would answer wrk with 429s: set far above any load this machine can make.
+UNLIMITED = {
+    "RATE_LIMIT_PER_KEY": "1000000000/minute",
+    "RATE_LIMIT_PER_ADDRESS": "1000000000/minute",
+    "RATE_LIMIT_PER_PLATFORM_KEY": "1000000000/minute",
+}
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -187,6 +193,7 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
         "PLATFORM_API_KEY": platform_key,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "DISPATCH_IN_PROCESS": "false",
+        **UNLIMITED,
         "LOG_LEVEL": "WARNING",
     }
     server = serve("app.main:app", app_env, a.port)

@@ -29,6 +29,7 @@ import base64
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,12 @@ from sqlalchemy import Connection, Table, func, insert, select, text, update
 
 from app.core.config import Settings
 from app.core.db import make_engine
+from app.domain.case_states import CaseStatus
 from app.domain.reasons import classify
 from app.models import ApiKey, Chargeback, Order, Seller
 from app.security.api_keys import generate_api_key
-from app.services.pagination import encode_cursor
+from app.services.pagination import encode_cursor, query_tag
+from app.services.reads import CaseFilter
 
 DAY = 86_400.0
 PAGE = 50
@@ -232,6 +235,22 @@ def measured_lists(
     }
 
 
+def cursor_tag(params: dict[str, str]) -> str:
+    """The tag ``GET /v1/chargebacks`` binds its cursors to, for a seller's query with ``params``."""
+    f = CaseFilter(
+        status=CaseStatus(params["status"]) if "status" in params else None,
+        reason_category=params.get("reason_category"),
+        order_id=params.get("order_id"),
+        respond_by_before=_at(params.get("respond_by_before")),
+        updated_since=_at(params.get("updated_since")),
+    )
+    return query_tag("chargebacks", *astuple(f))
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value is not None else None
+
+
 def deep_cursor(
     conn: Connection, seller: str, params: dict[str, str], now: datetime, lag: int
 ) -> tuple[str | None, int]:
@@ -262,7 +281,8 @@ def deep_cursor(
     if len(rows) < 2:  # page 1,000 would be empty
         return None, length
     last = rows[0]
-    return encode_cursor(last.updated_at if since is not None else last.created_at, last.id), length
+    at = last.updated_at if since is not None else last.created_at
+    return encode_cursor(at, last.id, cursor_tag(params)), length
 
 
 def main() -> None:

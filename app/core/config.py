@@ -6,6 +6,7 @@ from datetime import date
 from functools import cached_property
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     dispatch_max_attempts: int = Field(default=8, ge=1)
     webhook_allow_private_urls: bool = False
     rate_limit_storage_url: str = "memory://"
+    # Limits in the ``limits`` library's notation ("600/minute", "10/second", "1000 per hour").
+    rate_limit_per_key: str = "600/minute"
+    rate_limit_per_address: str = "1200/minute"
+    rate_limit_per_platform_key: str = "6000/minute"
+    rate_limit_key_prefix: str = Field(default="cbd-limits", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     forwarded_allow_ips: str = "127.0.0.1"
     max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
     clock_skew_seconds: int = Field(default=300, ge=0)
@@ -71,6 +77,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     _split_dates = field_validator("business_holidays", "business_workdays", mode="before")(_parse_dates)
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_address", "rate_limit_per_platform_key")
+    @classmethod
+    def _one_rate(cls, value: str) -> str:
+        items = parse_many(value)
+        if len(items) != 1:
+            raise ValueError('one rate, such as "600/minute"')
+        return value
 
     @field_validator("business_calendar")
     @classmethod

@@ -49,6 +49,13 @@ class InvalidInput(DomainError):
     title = "The request is not valid"
 
 
+class CursorMismatch(InvalidInput):
+    """A well-formed cursor that another list, order or set of filters returned."""
+
+    code = "cursor_mismatch"
+    title = "The cursor belongs to another query"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     title = "Authentication required"

@@ -31,6 +31,7 @@ class PaymentAccount(SQLModel, table=True):
             postgresql_where=_ACTIVE_BINDING,
         ),
         Index("ix_payment_account_account_created", "account_id", "created_at", "id"),
+        Index("ix_payment_account_account_updated", "account_id", "updated_at", "id"),
     )
 
     id: str = DbField(primary_key=True, max_length=40)
@@ -40,6 +41,7 @@ class PaymentAccount(SQLModel, table=True):
     ref_masked: str = DbField(max_length=260)
     created_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
     unbound_at: datetime | None = DbField(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Favourite(SQLModel, table=True):
@@ -47,6 +49,7 @@ class Favourite(SQLModel, table=True):
     __table_args__ = (
         Index("uq_favourite_account_product", "account_id", "product_ref", unique=True),
         Index("ix_favourite_account_created", "account_id", "created_at", "id"),
+        Index("ix_favourite_account_updated", "account_id", "updated_at", "id"),
     )
 
     id: str = DbField(primary_key=True, max_length=40)
@@ -54,6 +57,7 @@ class Favourite(SQLModel, table=True):
     product_ref: str = DbField(max_length=100)
     note: str | None = DbField(default=None, max_length=500)
     created_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Coupon(SQLModel, table=True):
@@ -64,6 +68,7 @@ class Coupon(SQLModel, table=True):
         CheckConstraint("amount_minor IS NULL OR (amount_minor > 0 AND currency IS NOT NULL)", name="amount"),
         Index("uq_coupon_account_code", "account_id", "code", unique=True),
         Index("ix_coupon_account_expires", "account_id", "expires_at", "id"),
+        Index("ix_coupon_account_updated", "account_id", "updated_at", "id"),
     )
 
     id: str = DbField(primary_key=True, max_length=40)
@@ -75,6 +80,7 @@ class Coupon(SQLModel, table=True):
     expires_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
     used_at: datetime | None = DbField(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 # Requests and responses ------------------------------------------------------------------------
@@ -96,6 +102,7 @@ class PaymentAccountPublic(SQLModel):
     provider: Literal["alipay"] = Field(examples=["alipay"])
     ref_masked: str = Field(description="Enough to recognise the account.", examples=["mi***@example.com"])
     created_at: UTCTimestamp
+    updated_at: UTCTimestamp
 
 
 class FavouriteCreate(InputModel):
@@ -113,6 +120,7 @@ class FavouritePublic(SQLModel):
     product_ref: str = Field(examples=["sku-7731-teapot"])
     note: str | None = Field(default=None, examples=["for mum's birthday"])
     created_at: UTCTimestamp
+    updated_at: UTCTimestamp
 
 
 class CouponCreate(InputModel):
@@ -148,6 +156,7 @@ class CouponPublic(SQLModel):
     expires_at: UTCTimestamp
     used_at: UTCTimestamp | None = None
     created_at: UTCTimestamp
+    updated_at: UTCTimestamp
 
 
 class BuyerCaseSummary(SQLModel):
@@ -170,4 +179,7 @@ class BuyerOrderPublic(SQLModel):
     description: str | None = Field(default=None, examples=["2 x ceramic teapot"])
     placed_at: UTCTimestamp | None = None
     created_at: UTCTimestamp
+    updated_at: UTCTimestamp = Field(
+        description="The order's last change (its funds, when a case moves them)."
+    )
     chargebacks: list[BuyerCaseSummary] = Field(description="The order's chargebacks, oldest first.")

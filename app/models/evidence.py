@@ -20,7 +20,10 @@ MAX_DESCRIPTION_CHARS = 1_000
 
 class Evidence(SQLModel, table=True):
     __tablename__ = "evidence"
-    __table_args__ = (Index("ix_evidence_chargeback_created", "chargeback_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_evidence_chargeback_created", "chargeback_id", "created_at", "id"),
+        Index("ix_evidence_chargeback_updated", "chargeback_id", "updated_at", "id"),
+    )
 
     id: str = DbField(primary_key=True, max_length=40)
     chargeback_id: str = DbField(sa_column=Column(String(40), ForeignKey("chargeback.id"), nullable=False))
@@ -38,6 +41,8 @@ class Evidence(SQLModel, table=True):
     appeal_id: str | None = DbField(default=None, max_length=40)  # set when an appeal freezes it
     created_by: str = DbField(max_length=60)
     created_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
+    # Created, or frozen into an appeal: what ``updated_since`` lists.
+    updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Appeal(SQLModel, table=True):
@@ -132,6 +137,7 @@ class EvidencePublic(SQLModel):
     )
     appeal_id: str | None = Field(default=None, description="Set once an appeal has frozen this item.")
     created_at: UTCTimestamp
+    updated_at: UTCTimestamp = Field(description="Created, or frozen into an appeal.")
 
 
 class AppealCreate(InputModel):

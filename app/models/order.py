@@ -28,6 +28,11 @@ class Order(SQLModel, table=True):
         Index("uq_order_seller_external_ref", "seller_id", "external_ref", unique=True),
         Index("ix_order_seller_created", "seller_id", "created_at", "id"),
         Index("ix_order_buyer_created", "buyer_account_id", "created_at", "id"),
+        Index("ix_order_seller_updated", "seller_id", "updated_at", "id"),
+        Index("ix_order_buyer_updated", "buyer_account_id", "updated_at", "id"),
+        # The platform's list across sellers.
+        Index("ix_order_created", "created_at", "id"),
+        Index("ix_order_updated", "updated_at", "id"),
     )
 
     id: str = DbField(primary_key=True, max_length=40)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
 from app.dependencies import (
@@ -28,7 +28,7 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import create_once, json_body, json_response, replay, take_key
+from app.routers.support import ListQuery, create_once, json_body, json_response, replay, take_key
 from app.services import chargebacks, idempotency, ingestion, reads
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
@@ -150,10 +150,8 @@ def _bulk_result(index: int, outcome: ingestion.Outcome) -> BulkItemResult:
     return BulkItemResult(index=index, status=problem["status"], problem=problem)
 
 
-class CaseQuery(BaseModel):
+class CaseQuery(ListQuery):
     """The list's filters, validated as one model."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: CaseStatus | None = None
     reason_category: ReasonCategory | None = None
@@ -165,18 +163,9 @@ class CaseQuery(BaseModel):
     received_before: AwareTimestamp | None = Field(
         default=None, description="Only cases whose notice arrived before this instant."
     )
-    updated_since: AwareTimestamp | None = Field(
-        default=None,
-        description="Only cases changed at or after this instant, oldest change first, for gap-free "
-        "reconciling: keep the last `updated_at` you saw and pass it next time. A change is listed "
-        "once it is 5 s old (`RECONCILE_LAG_SECONDS`), when no older change can still commit.",
-    )
-    seller_id: str | None = Field(default=None, max_length=40, description="Platform key only.")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
 
 
-@router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH))
+@router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Annotated[CaseQuery, Query()]) -> Response:
     """List chargebacks, newest first."""
     f = reads.CaseFilter(

@@ -18,7 +18,7 @@ from app.dependencies import ApiRoute, DbDep, IdempotencyKey, SellerOrPlatform
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
-from app.routers.support import create_once, json_response, replay, take_key
+from app.routers.support import UpdatedSince, create_once, json_response, replay, take_key
 from app.services import appeals, evidence, idempotency, reads, views
 from app.storage import files
 
@@ -206,7 +206,7 @@ class _Fingerprint(BaseModel):
 @router.get(
     "/{chargeback_id}/evidence",
     response_model=EvidencePage,
-    responses=error_responses(*_AUTH, e.NotFound),
+    responses=error_responses(*_AUTH, e.NotFound, e.CursorMismatch),
 )
 async def list_evidence(
     chargeback_id: str,
@@ -214,9 +214,12 @@ async def list_evidence(
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List the case's evidence, newest first."""
-    page = await reads.evidence_list(db.loop_reader, db.settings, caller, chargeback_id, limit, cursor)
+    page = await reads.evidence_list(
+        db.loop_reader, db.settings, caller, chargeback_id, limit, cursor, updated_since
+    )
     return json_response(page)
 
 

@@ -19,7 +19,7 @@ from app.models.buyer import (
     PaymentAccountCreate,
     PaymentAccountPublic,
 )
-from app.routers.support import create_once, json_response
+from app.routers.support import UpdatedSince, create_once, json_response
 from app.services import buyer, buyer_reads
 
 router = APIRouter(prefix="/v1/me", tags=["personal centre"], route_class=ApiRoute)
@@ -89,14 +89,19 @@ def bind_payment_account(
 @router.get(
     "/payment-accounts",
     response_model=PaymentAccountPage,
-    responses=error_responses(*_AUTH),
+    responses=error_responses(*_AUTH, e.CursorMismatch),
 )
 async def list_payment_accounts(
-    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+    caller: AccountCaller,
+    db: DbDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's bound payment accounts, newest first."""
-    account_id = caller.require_account()
-    return json_response(await buyer_reads.payment_accounts(db.loop_reader, account_id, limit, cursor))
+    want = buyer_reads.Page(limit, cursor, updated_since)
+    page = await buyer_reads.payment_accounts(db.loop_reader, db.settings, caller.require_account(), want)
+    return json_response(page)
 
 
 @router.delete(
@@ -112,12 +117,19 @@ def unbind_payment_account(payment_account_id: str, caller: AccountCaller, db: D
     return Response(status_code=204)
 
 
-@router.get("/orders", response_model=BuyerOrderPage, responses=error_responses(*_AUTH))
+@router.get("/orders", response_model=BuyerOrderPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_my_orders(
-    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+    caller: AccountCaller,
+    db: DbDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's orders, newest first, each with its chargebacks' status."""
-    return json_response(await buyer_reads.orders(db.loop_reader, caller.require_account(), limit, cursor))
+    want = buyer_reads.Page(limit, cursor, updated_since)
+    return json_response(
+        await buyer_reads.orders(db.loop_reader, db.settings, caller.require_account(), want)
+    )
 
 
 @router.post(
@@ -146,14 +158,18 @@ def add_favourite(
     )
 
 
-@router.get("/favourites", response_model=FavouritePage, responses=error_responses(*_AUTH))
+@router.get("/favourites", response_model=FavouritePage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_favourites(
-    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+    caller: AccountCaller,
+    db: DbDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's favourite products, newest first."""
-    return json_response(
-        await buyer_reads.favourites(db.loop_reader, caller.require_account(), limit, cursor)
-    )
+    want = buyer_reads.Page(limit, cursor, updated_since)
+    page = await buyer_reads.favourites(db.loop_reader, db.settings, caller.require_account(), want)
+    return json_response(page)
 
 
 @router.delete(
@@ -169,9 +185,16 @@ def remove_favourite(favourite_id: str, caller: AccountCaller, db: DbDep) -> Res
     return Response(status_code=204)
 
 
-@router.get("/coupons", response_model=CouponPage, responses=error_responses(*_AUTH))
+@router.get("/coupons", response_model=CouponPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_my_coupons(
-    caller: AccountCaller, db: DbDep, limit: Limit = 50, cursor: Cursor = None
+    caller: AccountCaller,
+    db: DbDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's coupons still to use (unused, unexpired), the soonest to expire first."""
-    return json_response(await buyer_reads.coupons(db.loop_reader, caller.require_account(), limit, cursor))
+    want = buyer_reads.Page(limit, cursor, updated_since)
+    return json_response(
+        await buyer_reads.coupons(db.loop_reader, db.settings, caller.require_account(), want)
+    )

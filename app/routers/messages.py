@@ -10,9 +10,8 @@ from pydantic import BaseModel, Field
 from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, SellerCaller
 from app.domain import errors as e
-from app.models.common import AwareTimestamp
 from app.models.message import MessagePublic
-from app.routers.support import json_response
+from app.routers.support import UpdatedSince, json_response
 from app.services import messages, reads
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"], route_class=ApiRoute)
@@ -24,20 +23,14 @@ class MessagePage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-@router.get("", response_model=MessagePage, responses=error_responses(*_AUTH))
+@router.get("", response_model=MessagePage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_messages(
     caller: SellerCaller,
     db: DbDep,
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    updated_since: Annotated[
-        AwareTimestamp | None,
-        Query(
-            description="Only messages created or marked read at or after this instant, oldest change "
-            "first (a change is listed once it is RECONCILE_LAG_SECONDS old)."
-        ),
-    ] = None,
+    updated_since: UpdatedSince = None,
 ) -> Response:
     """List the seller's messages, newest first."""
     page = await reads.messages(db.loop_reader, db.settings, caller, unread, limit, cursor, updated_since)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, SellerOrPlatform
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
-from app.routers.support import create_once, json_response
+from app.routers.support import ListQuery, create_once, json_response
 from app.services import orders, reads
 from app.services.orders import ExternalRefTaken
 
@@ -41,6 +44,35 @@ def create_order(
         lambda session, r: orders.create(session, body, r),
         location="/v1/orders/{id}",
     )
+
+
+class OrderPage(BaseModel):
+    data: list[OrderPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class OrderQuery(ListQuery):
+    """The list's filters, validated as one model."""
+
+    external_ref: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The order's id in your system.",
+        examples=["SO-2026-000123"],
+    )
+    buyer_account_id: str | None = Field(default=None, max_length=40)
+
+
+@router.get("", response_model=OrderPage, responses=error_responses(*_AUTH, e.CursorMismatch))
+async def list_orders(caller: SellerOrPlatform, db: DbDep, q: Annotated[OrderQuery, Query()]) -> Response:
+    """List orders with their fund details, newest first."""
+    f = reads.OrderFilter(
+        seller_id=q.seller_id,
+        external_ref=q.external_ref,
+        buyer_account_id=q.buyer_account_id,
+        updated_since=q.updated_since,
+    )
+    return json_response(await reads.orders(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))
 
 
 @router.get(

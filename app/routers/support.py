@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from app.dependencies import Db
+from app.models.common import AwareTimestamp
 from app.security.credentials import Caller
 from app.services import idempotency, views
 from app.services.idempotency import Reservation
 
 JSON = "application/json"
+RECONCILE = (
+    "Only what changed at or after this instant, oldest change first, for gap-free reconciling: "
+    "keep the last `updated_at` you saw and pass it next time. A change is listed once it is "
+    "5 s old (`RECONCILE_LAG_SECONDS`), when no older change can still commit. An instant in the "
+    "future is refused."
+)
+
+
+class ListQuery(BaseModel):
+    """What every seller-or-platform list takes besides its own filters, validated as one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    updated_since: AwareTimestamp | None = Field(
+        default=None, description=RECONCILE, examples=["2026-11-20T08:15:00Z"]
+    )
+    seller_id: str | None = Field(default=None, max_length=40, description="Platform key only.")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+UpdatedSince = Annotated[
+    AwareTimestamp | None, Query(description=RECONCILE, examples=["2026-11-20T08:15:00Z"])
+]
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -44,7 +44,9 @@ class Auth:
         )
         self.hasher = PasswordHasher(settings.password_hash_profile)
         self.limiter = RateLimiter(
-            settings.rate_limit_storage_url, hash_key=derive_key(secret, "rate-limits")
+            settings.rate_limit_storage_url,
+            hash_key=derive_key(secret, "rate-limits"),
+            key_prefix=settings.rate_limit_key_prefix,
         )
         self.blocklist = common_passwords()
         self.issuer = settings.public_base_url.rstrip("/")

@@ -283,7 +283,7 @@ def _record(
         session.execute(
             update(Evidence)
             .where(col(Evidence.id).in_(evidence_ids))
-            .values(appeal_id=appeal.id)
+            .values(appeal_id=appeal.id, updated_at=now)
             .execution_options(synchronize_session=False)
         )
     previous = case.status

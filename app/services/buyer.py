@@ -87,7 +87,7 @@ def bind_payment_account(
             col(PaymentAccount.unbound_at).is_(None),
             col(PaymentAccount.account_id).in_(gone),
         )
-        .values(unbound_at=now)
+        .values(unbound_at=now, updated_at=now)
     )
     row = PaymentAccount(
         id=new_id("pay"),
@@ -96,6 +96,7 @@ def bind_payment_account(
         ref_digest=digest,
         ref_masked=mask_ref(ref),
         created_at=now,
+        updated_at=now,
     )
     session.add(row)
     try:
@@ -117,6 +118,7 @@ def _change_one(session: Session, statement: Executable | None, missing: str) ->
 
 def unbind_payment_account(session: Session, account_id: str, payment_account_id: str) -> None:
     """Unbind one of the caller's payment accounts; the reference is free to bind again."""
+    now = utcnow()
     unbind = (
         update(PaymentAccount)
         .where(
@@ -124,7 +126,7 @@ def unbind_payment_account(session: Session, account_id: str, payment_account_id
             col(PaymentAccount.account_id) == account_id,
             col(PaymentAccount.unbound_at).is_(None),
         )
-        .values(unbound_at=utcnow())
+        .values(unbound_at=now, updated_at=now)
     )
     missing = f"Payment account {payment_account_id} does not exist."
     _change_one(session, unbind if has_prefix(payment_account_id, "pay") else None, missing)
@@ -137,7 +139,9 @@ def add_favourite(
     session: Session, account_id: str, data: FavouriteCreate, reservation: Reservation | None
 ) -> dict[str, Any]:
     begin_write(session)
-    row = Favourite(id=new_id("fav"), account_id=account_id, **data.model_dump(), created_at=utcnow())
+    now = utcnow()
+    fields = data.model_dump()
+    row = Favourite(id=new_id("fav"), account_id=account_id, **fields, created_at=now, updated_at=now)
     session.add(row)
     try:
         session.flush()
@@ -189,6 +193,7 @@ def issue_coupon(session: Session, data: CouponCreate, reservation: Reservation 
     begin_write(session)
     if not has_prefix(data.account_id, "acct") or session.get(Account, data.account_id) is None:
         raise NotFound(f"Account {data.account_id} does not exist.")
+    now = utcnow()
     row = Coupon(
         id=new_id("cpn"),
         account_id=data.account_id,
@@ -197,7 +202,8 @@ def issue_coupon(session: Session, data: CouponCreate, reservation: Reservation 
         percent_off=data.percent_off,
         currency=data.currency,
         expires_at=data.expires_at,
-        created_at=utcnow(),
+        created_at=now,
+        updated_at=now,
     )
     session.add(row)
     try:
@@ -220,7 +226,7 @@ def redeem_coupon(session: Session, coupon_id: str) -> dict[str, Any]:
     now = utcnow()
     if coupon.used_at is not None or now >= coupon.expires_at:
         raise CouponNotRedeemable(f"Coupon {coupon_id} has been used or has expired.")
-    coupon.used_at = now
+    coupon.used_at = coupon.updated_at = now
     public = views.coupon(coupon)
     session.commit()
     return public

@@ -10,64 +10,86 @@ account id, so no statement can read another account's rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Table, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, Table, bindparam, select
 
 from app.core.clock import utcnow
+from app.core.config import Settings
 from app.core.reads import AnySelect, LoopReader
 from app.models.base import UTCDateTime
 from app.models.buyer import Coupon, Favourite, PaymentAccount
-from app.models.chargeback import Chargeback
 from app.models.order import Order
 from app.services import views
-from app.services.pagination import decode_cursor, encode_cursor
+from app.services.pagination import encode_cursor, keyset, keyset_select, query_tag
+from app.services.reads import with_cases
 
-_LIMIT: BindParameter[int] = bindparam("limit")
 _NOW = bindparam("now", type_=UTCDateTime())
 _PAYMENT_ACCOUNTS: Table = PaymentAccount.__table__  # type: ignore[attr-defined]
 _FAVOURITES: Table = Favourite.__table__  # type: ignore[attr-defined]
 _COUPONS: Table = Coupon.__table__  # type: ignore[attr-defined]
 _ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
-_CASES: Table = Chargeback.__table__  # type: ignore[attr-defined]
+
+
+Statements = Mapping[tuple[bool, bool], AnySelect]
 
 
 def _owned(
     table: Table, owner: str, sort: str, *where: ColumnElement[bool], ascending: bool = False
-) -> dict[bool, AnySelect]:
-    """A page of the account's rows of ``table`` by (``sort``, id): the first (False), one after a cursor."""
-    key = tuple_(table.c[sort], table.c.id)
+) -> Statements:
+    """The account's rows of ``table`` as keyset pages by (``sort``, id), or with ``changes`` by
+    (updated_at, id): for each (after a cursor, changes) pair, one prebuilt statement."""
     base = select(table).where(table.c[owner] == bindparam("account_id"), *where)
-    order = (
-        (table.c[sort].asc(), table.c.id.asc()) if ascending else (table.c[sort].desc(), table.c.id.desc())
-    )
-    last = tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
-    after = base.where(key > last if ascending else key < last)
-    return {False: base.order_by(*order).limit(_LIMIT), True: after.order_by(*order).limit(_LIMIT)}
+    return {
+        (after, changes): keyset_select(
+            base,
+            table.c.id,
+            table.c[sort],
+            table.c.updated_at,
+            after=after,
+            changes=changes,
+            ascending=ascending,
+        )
+        for after in (False, True)
+        for changes in (False, True)
+    }
 
 
 Bodies = Callable[[list[Any]], list[dict[str, Any]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a personal-centre list was asked for."""
+
+    limit: int = 50
+    cursor: str | None = None
+    updated_since: datetime | None = None
+
+
 async def _page(
     reader: LoopReader,
-    statements: Mapping[bool, AnySelect],
+    settings: Settings,
+    name: str,
+    statements: Statements,
     account_id: str,
-    limit: int,
-    cursor: str | None,
+    want: Page,
     bodies: Bodies,
     sort: str = "created_at",
     **params: Any,
 ) -> dict[str, Any]:
     """Run one of ``statements`` for the caller's account; a page of bodies and the next cursor."""
-    params |= {"account_id": account_id, "limit": limit + 1}
-    if cursor:
-        params["at"], params["last"] = decode_cursor(cursor)
-    data = bodies(await reader.all(statements[bool(cursor)], params))
+    changes = want.updated_since is not None
+    tag = query_tag(name, want.updated_since)
+    params |= keyset(settings, tag, want.limit, want.cursor, want.updated_since) | {"account_id": account_id}
+    data = bodies(await reader.all(statements[bool(want.cursor), changes], params))
     next_cursor = None
-    if len(data) > limit:
-        data = data[:limit]
-        next_cursor = encode_cursor(data[-1][sort], data[-1]["id"])
+    if len(data) > want.limit:
+        data = data[: want.limit]
+        last = data[-1]
+        next_cursor = encode_cursor(last["updated_at" if changes else sort], last["id"], tag)
     return views.page(data, next_cursor)
 
 
@@ -82,16 +104,21 @@ _MY_PAYMENT_ACCOUNTS = _owned(
 
 
 async def payment_accounts(
-    reader: LoopReader, account_id: str, limit: int, cursor: str | None
+    reader: LoopReader, settings: Settings, account_id: str, want: Page
 ) -> dict[str, Any]:
-    return await _page(reader, _MY_PAYMENT_ACCOUNTS, account_id, limit, cursor, _each(views.payment_account))
+    statements = _MY_PAYMENT_ACCOUNTS
+    return await _page(
+        reader, settings, "payment-accounts", statements, account_id, want, _each(views.payment_account)
+    )
 
 
 _MY_FAVOURITES = _owned(_FAVOURITES, "account_id", "created_at")
 
 
-async def favourites(reader: LoopReader, account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-    return await _page(reader, _MY_FAVOURITES, account_id, limit, cursor, _each(views.favourite))
+async def favourites(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:
+    return await _page(
+        reader, settings, "favourites", _MY_FAVOURITES, account_id, want, _each(views.favourite)
+    )
 
 
 # Coupons still to use, the soonest to expire first.
@@ -105,44 +132,22 @@ _MY_COUPONS = _owned(
 )
 
 
-async def coupons(reader: LoopReader, account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+async def coupons(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:
+    bodies = _each(views.coupon)
     return await _page(
-        reader, _MY_COUPONS, account_id, limit, cursor, _each(views.coupon), sort="expires_at", now=utcnow()
-    )
-
-
-def _with_cases(orders_page: AnySelect) -> AnySelect:
-    """A page of orders, each joined with its cases (a row per case, or one row with none)."""
-    page = orders_page.subquery("page")
-    c = _CASES.c
-    return (
-        select(
-            page.c.id,
-            page.c.seller_id,
-            page.c.external_ref,
-            page.c.amount_minor,
-            page.c.currency,
-            page.c.description,
-            page.c.placed_at,
-            page.c.created_at,
-            c.id.label("cb_id"),
-            c.status.label("cb_status"),
-            c.amount_minor.label("cb_amount_minor"),
-            c.currency.label("cb_currency"),
-            c.respond_by.label("cb_respond_by"),
-        )
-        .outerjoin(_CASES, c.order_id == page.c.id)
-        .order_by(page.c.created_at.desc(), page.c.id.desc(), c.created_at, c.id)
+        reader, settings, "coupons", _MY_COUPONS, account_id, want, bodies, sort="expires_at", now=utcnow()
     )
 
 
 # The account's orders (``buyer_account_id``), newest first: the cases of an order that is the
 # caller's are the caller's to see, so the join needs no scoping of its own.
-_MY_ORDERS = {after: _with_cases(s) for after, s in _owned(_ORDERS, "buyer_account_id", "created_at").items()}
+_MY_ORDERS = {
+    shape: with_cases(s, changes=shape[1])
+    for shape, s in _owned(_ORDERS, "buyer_account_id", "created_at").items()
+}
 
 
-async def orders(reader: LoopReader, account_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+async def orders(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:
     now = utcnow()
-    return await _page(
-        reader, _MY_ORDERS, account_id, limit, cursor, lambda rows: views.buyer_orders(rows, now)
-    )
+    bodies: Bodies = lambda rows: views.buyer_orders(rows, now)  # noqa: E731
+    return await _page(reader, settings, "my-orders", _MY_ORDERS, account_id, want, bodies)

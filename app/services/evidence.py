@@ -172,6 +172,7 @@ def add(
             facts=new.facts,
             created_by=caller.actor,
             created_at=now,
+            updated_at=now,
         )
         session.add(item)
         changes = {"evidence_id": item.id, "evidence_type": item.evidence_type, "sha256": item.sha256}

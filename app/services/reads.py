@@ -8,12 +8,12 @@ Writes never come here: they are services owning a ``Session`` transaction in a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import astuple, dataclass
+from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import BindParameter, and_, bindparam, func, or_, select, tuple_
+from sqlalchemy import BindParameter, and_, bindparam, func, or_, select
 
 from app.core.clock import utcnow
 from app.core.config import Settings
@@ -30,7 +30,7 @@ from app.models.order import Order
 from app.models.seller import ApiKey, Seller
 from app.security.credentials import Caller, Scoped, readable, verify
 from app.services import appeals, views
-from app.services.pagination import decode_cursor, encode_cursor
+from app.services.pagination import keyset, keyset_select, next_after, query_tag
 
 _CASES = Chargeback.__table__  # type: ignore[attr-defined]
 _EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
@@ -98,16 +98,8 @@ def _case_list(f: CaseFilter, after: bool) -> Scoped:
         q = q.where(c.received_at >= bindparam("received_since", type_=UTCDateTime()))
     if f.received_before is not None:
         q = q.where(c.received_at < bindparam("received_before", type_=UTCDateTime()))
-    ascending = f.updated_since is not None
-    sort_at = c.updated_at if ascending else c.created_at
-    if ascending:
-        q = q.where(sort_at >= bindparam("since", type_=UTCDateTime()), sort_at <= bindparam("settled"))
-    if after:
-        # A row-value comparison, which both databases answer by seeking in the (…, at, id) index.
-        key, last = tuple_(sort_at, c.id), tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
-        q = q.where(key > last if ascending else key < last)
-    order = (sort_at.asc(), c.id.asc()) if ascending else (sort_at.desc(), c.id.desc())
-    return Scoped(q.order_by(*order).limit(_LIMIT), c.seller_id)
+    q = keyset_select(q, c.id, c.created_at, c.updated_at, after=after, changes=f.updated_since is not None)
+    return Scoped(q, c.seller_id)
 
 
 _CASE_LISTS: dict[tuple[Any, ...], Scoped] = {}
@@ -137,8 +129,8 @@ async def chargebacks(
 ) -> dict[str, Any]:
     """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
     now = utcnow()
-    params: dict[str, Any] = {
-        "limit": limit + 1,
+    tag = query_tag("chargebacks", *astuple(f))
+    params = keyset(settings, tag, limit, cursor, f.updated_since) | {
         "now": now,
         "status": f.status.value if f.status else None,
         "reason_category": f.reason_category,
@@ -146,28 +138,14 @@ async def chargebacks(
         "respond_by_before": f.respond_by_before,
         "received_since": f.received_since,
         "received_before": f.received_before,
-        "since": f.updated_since,
-        # Only changes older than the lag: a writer takes its timestamp before it commits, so a
-        # younger change could still be joined by an older one committing later.
-        "settled": now - timedelta(seconds=settings.reconcile_lag_seconds),
     }
-    if cursor:
-        params["at"], params["last"] = decode_cursor(cursor)
-        if f.updated_since is not None:
-            # The page starts at the later of the two bounds: the index is entered there, not at
-            # ``since`` with every row up to the cursor skipped one by one.
-            params["since"] = max(f.updated_since, params["at"])
     query = _case_list_for(f, after=bool(cursor))
     if caller.kind == "platform" and f.seller_id is not None:
         caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
     rows = await _all(reader, query, caller, **params)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.updated_at if f.updated_since else last.created_at, last.id)
     clock = views.CaseClock(settings, now)
-    return views.page([views.chargeback_at(r, clock) for r in rows], next_cursor)
+    page = [views.chargeback_at(r, clock) for r in rows[:limit]]
+    return views.page(page, next_after(rows, limit, f.updated_since, tag))
 
 
 # A case always has its ``chargeback.created`` event: no rows means no such case for this caller.
@@ -205,6 +183,97 @@ async def order(reader: LoopReader, caller: Caller, order_id: str) -> dict[str, 
     return views.order(row, cases, utcnow())
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    seller_id: str | None = None  # the platform's filter; a seller is always scoped to itself
+    external_ref: str | None = None
+    buyer_account_id: str | None = None
+    updated_since: datetime | None = None
+
+
+def _order_list(by_ref: bool, by_buyer: bool, after: bool, changes: bool) -> Scoped:
+    """A page of orders, each joined with its cases (a row per case, or one row with none).
+
+    The tenancy rule scopes the page of orders; the cases of an order that is the caller's are the
+    caller's, so the join needs no scoping of its own.
+    """
+    o = _ORDERS.c
+    q = select(_ORDERS)
+    if by_ref:
+        q = q.where(o.external_ref == bindparam("external_ref"))
+    if by_buyer:
+        q = q.where(o.buyer_account_id == bindparam("buyer_account_id"))
+    scoped = Scoped(
+        keyset_select(q, o.id, o.created_at, o.updated_at, after=after, changes=changes), o.seller_id
+    )
+    scoped.everyone = with_cases(scoped.everyone, changes)
+    scoped.one_seller = with_cases(scoped.one_seller, changes)
+    scoped.key_holder = with_cases(scoped.key_holder, changes)
+    return scoped
+
+
+def with_cases(orders_page: AnySelect, changes: bool) -> AnySelect:
+    """A page of orders, each row joined with one of its cases (or none), in the page's order."""
+    page = orders_page.subquery("page")
+    c = _CASES.c
+    pages = (page.c.updated_at, page.c.id) if changes else (page.c.created_at.desc(), page.c.id.desc())
+    cases = (c.id.label("cb_id"), c.status.label("cb_status"), c.respond_by.label("cb_respond_by"))
+    amounts = (c.amount_minor.label("cb_amount_minor"), c.currency.label("cb_currency"))
+    return (
+        select(page, *cases, *amounts)
+        .outerjoin(_CASES, c.order_id == page.c.id)
+        .order_by(*pages, c.created_at, c.id)
+    )
+
+
+_ORDER_LISTS = {
+    shape: _order_list(*shape)
+    for shape in (
+        (r, b, a, c)
+        for r in (False, True)
+        for b in (False, True)
+        for a in (False, True)
+        for c in (False, True)
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _OrderCase:
+    id: str
+    status: str
+    respond_by: datetime
+    amount_minor: int
+
+
+async def orders(
+    reader: LoopReader, settings: Settings, caller: Caller, f: OrderFilter, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """A page of orders, newest first (or oldest change first with ``updated_since``), by keyset."""
+    tag = query_tag("orders", *astuple(f))
+    params = keyset(settings, tag, limit, cursor, f.updated_since) | {
+        "external_ref": f.external_ref,
+        "buyer_account_id": f.buyer_account_id,
+    }
+    shape = (
+        f.external_ref is not None,
+        f.buyer_account_id is not None,
+        bool(cursor),
+        f.updated_since is not None,
+    )
+    if caller.kind == "platform" and f.seller_id is not None:
+        caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
+    found: dict[str, tuple[Any, list[_OrderCase]]] = {}
+    for row in await _all(reader, _ORDER_LISTS[shape], caller, **params):
+        _order, cases = found.setdefault(row.id, (row, []))
+        if row.cb_id is not None:
+            cases.append(_OrderCase(row.cb_id, row.cb_status, row.cb_respond_by, row.cb_amount_minor))
+    rows = [row for row, _cases in found.values()]
+    now = utcnow()
+    body = [views.order(row, cases, now) for row, cases in list(found.values())[:limit]]
+    return views.page(body, next_after(rows, limit, f.updated_since, tag))
+
+
 # Messages ------------------------------------------------------------------------------------
 
 
@@ -215,14 +284,9 @@ def _message_list(unread: bool | None, after: bool, changes: bool) -> Scoped:
         q = q.where(m.read_at.is_(None))
     elif unread is False:
         q = q.where(m.read_at.is_not(None))
-    sort_at = m.updated_at if changes else m.created_at
-    if changes:
-        q = q.where(sort_at >= bindparam("since", type_=UTCDateTime()), sort_at <= bindparam("settled"))
-    if after:
-        key, last = tuple_(sort_at, m.id), tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
-        q = q.where(key > last if changes else key < last)
-    order = (sort_at.asc(), m.id.asc()) if changes else (sort_at.desc(), m.id.desc())
-    return Scoped(q.order_by(*order).limit(_LIMIT), m.seller_id)
+    return Scoped(
+        keyset_select(q, m.id, m.created_at, m.updated_at, after=after, changes=changes), m.seller_id
+    )
 
 
 _MESSAGE_LISTS = {
@@ -243,26 +307,12 @@ async def messages(
     updated_since: datetime | None = None,
 ) -> dict[str, Any]:
     """The seller's message centre, newest first (or oldest change first with ``updated_since``)."""
-    params: dict[str, Any] = {"limit": limit + 1}
-    if updated_since is not None:
-        # As for cases: only changes older than the lag, when no older one can still commit.
-        params["since"] = updated_since
-        params["settled"] = utcnow() - timedelta(seconds=settings.reconcile_lag_seconds)
-    if cursor:
-        params["at"], params["last"] = decode_cursor(cursor)
-        if updated_since is not None:
-            params["since"] = max(updated_since, params["at"])
+    tag = query_tag("messages", unread, updated_since)
+    params = keyset(settings, tag, limit, cursor, updated_since)
     rows = await _all(
         reader, _MESSAGE_LISTS[unread, bool(cursor), updated_since is not None], caller, **params
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            last.updated_at if updated_since is not None else last.created_at, last.id
-        )
-    return views.page([views.message(r) for r in rows], next_cursor)
+    return views.page([views.message(r) for r in rows[:limit]], next_after(rows, limit, updated_since, tag))
 
 
 # Sellers and their keys (the platform; a seller would see only itself) ---------------------------
@@ -333,33 +383,32 @@ async def case_for_upload(reader: LoopReader, caller: Caller, case_id: str) -> t
     return row, int(used.used) if used is not None else 0
 
 
-def _evidence_page(after: bool) -> AnySelect:
+def _evidence_page(after: bool, changes: bool) -> AnySelect:
     e = _EVIDENCE.c
     q = select(_EVIDENCE).where(e.chargeback_id == bindparam("id"))
-    if after:
-        q = q.where(
-            tuple_(e.created_at, e.id) < tuple_(bindparam("at", type_=UTCDateTime()), bindparam("last"))
-        )
-    return q.order_by(e.created_at.desc(), e.id.desc()).limit(_LIMIT)
+    return keyset_select(q, e.id, e.created_at, e.updated_at, after=after, changes=changes)
 
 
-_EVIDENCE_PAGES = {after: _evidence_page(after) for after in (False, True)}
+_EVIDENCE_PAGES = {(a, c): _evidence_page(a, c) for a in (False, True) for c in (False, True)}
 
 
 async def evidence_list(
-    reader: LoopReader, settings: Settings, caller: Caller, case_id: str, limit: int, cursor: str | None
+    reader: LoopReader,
+    settings: Settings,
+    caller: Caller,
+    case_id: str,
+    limit: int,
+    cursor: str | None,
+    updated_since: datetime | None = None,
 ) -> dict[str, Any]:
-    """The case's items, newest first."""
+    """The case's items, newest first (or oldest change first with ``updated_since``)."""
     await _case_row(reader, caller, case_id)
-    params: dict[str, Any] = {"id": case_id, "limit": limit + 1}
-    if cursor:
-        params["at"], params["last"] = decode_cursor(cursor)
-    rows = await reader.all(_EVIDENCE_PAGES[bool(cursor)], params)  # the case is the caller's: so are these
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return views.page([views.evidence(r, settings) for r in rows], next_cursor)
+    tag = query_tag("evidence", case_id, updated_since)
+    params = keyset(settings, tag, limit, cursor, updated_since) | {"id": case_id}
+    # The case is the caller's: so are its items.
+    rows = await reader.all(_EVIDENCE_PAGES[bool(cursor), updated_since is not None], params)
+    page = [views.evidence(r, settings) for r in rows[:limit]]
+    return views.page(page, next_after(rows, limit, updated_since, tag))
 
 
 async def evidence_item(reader: LoopReader, caller: Caller, case_id: str, evidence_id: str) -> Any:

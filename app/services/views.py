@@ -159,6 +159,7 @@ def evidence(row: Row, settings: Settings) -> dict[str, Any]:
         "content_url": url,
         "appeal_id": row.appeal_id,
         "created_at": row.created_at,
+        "updated_at": row.updated_at,
     }
 
 
@@ -233,6 +234,7 @@ def buyer_orders(rows: Iterable[Row], now: datetime) -> list[dict[str, Any]]:
                 "description": row.description,
                 "placed_at": row.placed_at,
                 "created_at": row.created_at,
+                "updated_at": row.updated_at,
                 "chargebacks": [],
             }
         if row.cb_id is not None:

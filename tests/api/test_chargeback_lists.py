@@ -275,7 +275,9 @@ def test_updated_since_lists_changes_oldest_first(
     assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=1))) == [middle, newest, old]
     assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=5))) == [old]
     assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=10))) == [old]  # at counts
-    assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=11))) == []
+    assert ids(client, headers, updated_since=z(T0 + timedelta(minutes=10, seconds=1))) == []
+    # Later than now: nothing can have changed there, and an empty page would hide the client's bug.
+    assert_invalid(listing(client, headers, updated_since=z(T0 + timedelta(minutes=11))), "updated_since")
     assert all_pages(client, headers, updated_since=z(T0), limit=2) == [[middle, newest], [old]]
     # Without updated_since the list stays newest-created first.
     assert ids(client, headers) == [newest, middle, old]

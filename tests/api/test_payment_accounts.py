@@ -57,7 +57,7 @@ def test_bind_list_unbind_keeps_only_the_masked_ref(client: TestClient, app: Fas
     assert email["id"].startswith("pay_")
     assert r.headers["location"] == f"{PATH}/{email['id']}"
     assert (email["provider"], email["ref_masked"]) == ("alipay", "mi***@example.com")
-    assert set(email) == {"id", "provider", "ref_masked", "created_at"}
+    assert set(email) == {"id", "provider", "ref_masked", "created_at", "updated_at"}
     r = bind(client, mia, "+86 138-0013-8000")
     assert r.status_code == 201, r.text
     phone = r.json()

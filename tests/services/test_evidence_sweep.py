@@ -45,6 +45,7 @@ def test_orphans_past_the_grace_period_are_removed(session: Session, tmp_path: P
             storage_key=f"{case.id}/{known_id}",
             created_by="test",
             created_at=T0,
+            updated_at=T0,
         )
     )
     session.commit()
