@@ -1,8 +1,8 @@
 """``updated_at`` on evidence, payment accounts, favourites and coupons, and the indexes each list's
 ``updated_since`` keyset walks (orders too, which had the column already).
 
-Revision ID: 4f8a2b6c1d37
-Revises: 9c3d5e7f1a20
+Revision ID: 6e1b3d9f2a58
+Revises: a4c1f0d2b7e9
 Create Date: 2026-12-06 02:30:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "4f8a2b6c1d37"
-down_revision: str | None = "9c3d5e7f1a20"
+revision: str = "6e1b3d9f2a58"
+down_revision: str | None = "a4c1f0d2b7e9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
