@@ -28,7 +28,7 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import create_once, json_body, json_response, replay, take_key
+from app.routers.support import create_once, json_body, json_response, replay, sends, take_key
 from app.services import chargebacks, idempotency, ingestion, reads
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
@@ -62,6 +62,7 @@ class EventList(BaseModel):
     status_code=201,
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.AmountExceedsOrder, e.DuplicateChargeback, *_IDEM),
+    openapi_extra=sends(201, "Location"),
 )
 def create_chargeback(
     request: Request,

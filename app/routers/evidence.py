@@ -18,7 +18,7 @@ from app.dependencies import ApiRoute, DbDep, IdempotencyKey, SellerOrPlatform
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
-from app.routers.support import create_once, json_response, replay, take_key
+from app.routers.support import create_once, json_response, replay, sends, take_key
 from app.services import appeals, evidence, idempotency, reads, views
 from app.storage import files
 
@@ -140,7 +140,7 @@ UPLOAD_BODY: dict[str, Any] = {
         MalformedMultipart,
         *_IDEM,
     ),
-    openapi_extra=UPLOAD_BODY,
+    openapi_extra=sends(201, "Location", extra=UPLOAD_BODY),
 )
 async def upload_evidence(
     chargeback_id: str,
@@ -231,6 +231,9 @@ async def get_evidence(chargeback_id: str, evidence_id: str, caller: SellerOrPla
     return json_response(views.evidence(row, db.settings))
 
 
+_DOWNLOAD = sends(200, "ETag", "Cache-Control", "Content-Disposition")
+
+
 def _stream(opened: BinaryIO) -> Iterator[bytes]:
     with opened:
         while chunk := opened.read(_CHUNK):
@@ -265,6 +268,7 @@ def _download(
         },
         **error_responses(*_AUTH, e.NotFound, validation=False),
     },
+    openapi_extra=_DOWNLOAD,
 )
 async def download_evidence(
     chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, db: DbDep
@@ -317,6 +321,7 @@ async def get_evidence_report(chargeback_id: str, caller: SellerOrPlatform, db: 
         e.MissingRequiredEvidence,
         *_IDEM,
     ),
+    openapi_extra=sends(201, "Location"),
 )
 def submit_appeal(
     chargeback_id: str,
@@ -365,6 +370,7 @@ async def get_appeal(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) ->
         },
         **error_responses(*_AUTH, e.NotFound, validation=False),
     },
+    openapi_extra=_DOWNLOAD,
 )
 async def download_appeal_package(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
     """Download the appeal package (PDF)."""
