@@ -228,14 +228,15 @@ def _errors_as_problems(path: str, operation: dict[str, Any]) -> None:
     and a ``model=`` response also lists ``application/json``; neither is what clients receive.
     """
     responses = operation.setdefault("responses", {})
-    # What any route can answer: an unknown query parameter (422), an unparseable body (400), too
-    # many requests (429), the database out of reach (503).
-    responses.setdefault("422", {"description": "Problem codes: `validation_error`"})
+    # What any route can answer: an unknown query parameter (422), an unparseable or oversized body
+    # (400, 413: the Edge middleware), too many requests (429), the database out of reach (503).
+    _add_code(responses, "422", "validation_error")
     if "requestBody" in operation:
-        responses.setdefault("400", {"description": "Problem codes: `malformed_json`"})
-    responses.setdefault("429", {"description": "Problem codes: `rate_limited`"})
+        _add_code(responses, "400", "malformed_json")
+        _add_code(responses, "413", "payload_too_large")
+    _add_code(responses, "429", "rate_limited")
     if path != "/healthz":
-        responses.setdefault("503", {"description": "Problem codes: `service_unavailable`"})
+        _add_code(responses, "503", "service_unavailable")
     for status, response in responses.items():
         content = json.dumps(response.get("content", {}))
         if "#/components/schemas/HTTPValidationError" in content:
@@ -267,6 +268,14 @@ def _share_responses(components: dict[str, Any], operations: list[tuple[str, str
         for operation in users:
             operation["responses"][status] = {"$ref": f"#/components/responses/{name}"}
     components["responses"] = dict(sorted(shared.items()))
+
+
+def _add_code(responses: dict[str, Any], status: str, code: str) -> None:
+    response = responses.setdefault(status, {"description": "Problem codes: "})
+    described = response["description"]
+    if described.startswith("Problem codes:") and f"`{code}`" not in described:  # not a probe's own
+        codes = [*_codes(response["description"]), code]
+        response["description"] = "Problem codes: " + ", ".join(f"`{c}`" for c in codes)
 
 
 def _header_refs(*names: str) -> dict[str, Any]:

@@ -64,7 +64,11 @@ class ResendAccepted(BaseModel):
 def create_registration(
     request: Request, body: RegistrationCreate, db: DbDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Start a registration: a 6-digit code goes to the email and another to the phone."""
+    """Start a registration: a 6-digit code goes to the email and another to the phone.
+
+    Follow with `verify_registration` (both codes), then `complete_registration` (the terms), then
+    the emailed activation link; `resend_registration_code` sends a fresh code on one channel.
+    """
     fingerprint = _RegistrationFingerprint(country=body.country, email=body.email, phone=body.phone)
     return create_once(
         request,
@@ -161,7 +165,11 @@ def activate_account(body: AccountActivate, db: DbDep) -> Response:
     openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
 def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
-    """Log in with an email, phone or member id and the password."""
+    """Log in with an email, phone or member id and the password.
+
+    Answers a short-lived access token and a one-use refresh token (`Cache-Control: no-store`).
+    Repeated failures for one identifier or address are slowed down with 429 and `Retry-After`.
+    """
     with db.session() as session:
         pair = auth.login(session, db.auth, body, client_address(request))
     return json_response(pair, headers=NO_STORE)

@@ -149,7 +149,12 @@ async def upload_evidence(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Add an evidence item: a file (streamed, judged by its bytes), a text, or both."""
+    """Add an evidence item: a file (streamed, judged by its bytes), a text, or both.
+
+    Sent as `multipart/form-data`. The file's type is judged from its content, not its name (PDF,
+    JPEG or PNG); size limits apply per file and per case. Evidence can be added while the case is
+    open and until its appeal is submitted.
+    """
     settings = db.settings
     case, used = await reads.case_for_upload(db.loop_reader, caller, chargeback_id)
     evidence.refuse_unless_open(case, utcnow())  # before a byte is read; checked again on commit
@@ -331,7 +336,12 @@ def submit_appeal(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Submit the case's one appeal: builds the package and mails it to the appeal mailbox."""
+    """Submit the case's one appeal: builds the package and mails it to the appeal mailbox.
+
+    The evidence must satisfy one defence path of the reason code (see `get_evidence_report`) and
+    the deadline must not have passed. The package is one PDF: a cover page with the statement,
+    then every evidence item. A case has at most one appeal.
+    """
     location = f"/v1/chargebacks/{chargeback_id}/appeal"
     with db.session() as session:
         # Held in a committed reservation: the package is built before the appeal's transaction.

@@ -73,7 +73,11 @@ def create_api_key(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Create an API key for a seller (the key is shown once)."""
+    """Create an API key for a seller (the key is shown once).
+
+    Only a hash of the key is stored: keep the `key` from this answer, which is never shown again
+    (the answer is `Cache-Control: no-store`). A seller may hold several keys, to rotate them.
+    """
     return create_once(
         request,
         db,

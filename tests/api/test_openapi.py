@@ -21,7 +21,7 @@ from app.cli import openapi_document
 from app.core.config import Settings
 from app.main import create_app
 from app.worker import Dispatcher
-from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, World, make_case
+from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, World, make_case, notice
 from tests.api.test_accounts import bearer, login, make_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -539,3 +539,51 @@ def test_snapshot_passes_redocly_recommended_with_no_problem() -> None:
     problems = [f"{p['severity']} {p['ruleId']}: {p['message']}" for p in report["problems"]]
     assert report["totals"] == {"errors": 0, "warnings": 0, "ignored": 0}, problems
     assert run.returncode == 0, run.stderr
+
+
+# What the transport adds, and what Starlette sends on every file: not part of the contract.
+TRANSPORT = {"content-type", "content-length", "date", "server", "transfer-encoding", "connection"}
+
+
+def _operation_for(spec: dict[str, Any], method: str, url: str) -> tuple[str, dict[str, Any]]:
+    for path, item in spec["paths"].items():
+        pattern = re.sub(r"{\w+}", "[^/]+", path)
+        if re.fullmatch(pattern, url.split("?")[0]) and method in item:
+            return path, item[method]
+    raise AssertionError(f"{method.upper()} {url} is not in the document")
+
+
+def test_every_header_sent_is_documented_for_its_answer(client: TestClient, world: World) -> None:
+    """Property check over real answers: each header a response carries is in the document."""
+    spec = client.get("/openapi.json").json()
+    seller_id, order_id = world.seller["id"], world.order["id"]
+    sent: list[tuple[str, str, Any]] = []
+
+    def call(method: str, url: str, **kwargs: Any) -> Any:
+        r = client.request(method, url, **kwargs)
+        sent.append((method, url, r))
+        return r
+
+    key = call("post", f"/v1/sellers/{seller_id}/api-keys", json={"name": "erp"}, headers=PLATFORM).json()
+    notice_body = notice(order_id)
+    once = {**PLATFORM, "Idempotency-Key": "openapi-headers-1"}
+    case = call("post", "/v1/chargebacks", json=notice_body, headers=once).json()
+    call("post", "/v1/chargebacks", json=notice_body, headers=once)  # the replay
+    call("get", f"/v1/chargebacks/{case['id']}", headers=world.seller_headers)
+    call("get", f"/v1/orders/{order_id}", headers=world.seller_headers)
+    call("get", "/v1/chargebacks", headers=world.seller_headers)
+    call("get", "/v1/chargebacks/nope", headers=world.seller_headers)
+    call("get", "/v1/chargebacks", headers={"Authorization": "Bearer sk_wrong"})
+    call("post", "/v1/chargebacks", content=b"{", headers={**PLATFORM, "Content-Type": "application/json"})
+    call("get", "/v1/chargebacks", params={"limit": 0}, headers=world.seller_headers)
+    call("delete", f"/v1/sellers/{seller_id}/api-keys/{key['id']}", headers=PLATFORM)
+    call("get", "/healthz")
+    for method, url, r in sent:
+        path, operation = _operation_for(spec, method, url)
+        responses = dict(_responses(spec, operation))
+        where = f"{method.upper()} {path} {r.status_code}"
+        assert str(r.status_code) in responses, where
+        documented = {h.lower() for h in responses[str(r.status_code)].get("headers", {})}
+        undocumented = {h.lower() for h in r.headers} - documented - TRANSPORT
+        assert undocumented == set(), where
+    assert {r.status_code for _, _, r in sent} >= {200, 201, 204, 400, 401, 404, 422}
