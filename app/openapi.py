@@ -390,7 +390,8 @@ def _problem_example(code: str, status: int) -> dict[str, Any]:
 def _examples(schemas: Schemas, examples: dict[str, Any], operation: dict[str, Any]) -> None:
     """An example on every JSON body sent and answered, unless the route gave its own."""
     for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
-        if "example" not in media and "examples" not in media and media_type.endswith("json"):
+        sent_as_fields = media_type.endswith("json") or media_type == "multipart/form-data"
+        if "example" not in media and "examples" not in media and sent_as_fields:
             media["example"] = example_of(schemas, media["schema"], request=True)
     for status, response in operation["responses"].items():
         for media_type, media in response.get("content", {}).items():
@@ -424,6 +425,8 @@ def example_of(schemas: Schemas, schema: dict[str, Any], request: bool = False, 
     schema = _resolve(schemas, schema)
     if schema.get("examples"):
         return copy.deepcopy(schema["examples"][0])
+    if "example" in schema:
+        return copy.deepcopy(schema["example"])
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
@@ -460,7 +463,7 @@ def example_of(schemas: Schemas, schema: dict[str, Any], request: bool = False, 
 
 def _has_example(schemas: Schemas, schema: dict[str, Any]) -> bool:
     resolved = _resolve(schemas, schema)
-    if resolved.get("examples") or "const" in resolved:
+    if resolved.get("examples") or "example" in resolved or "const" in resolved:
         return True
     return any(
         _has_example(schemas, b)

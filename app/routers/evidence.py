@@ -104,6 +104,7 @@ UPLOAD_BODY: dict[str, Any] = {
                             "maxLength": FORM_FIELDS["text"],
                             "description": "Text evidence (e.g. a tracking number), "
                             "beside or instead of a file.",
+                            "examples": ["DHL tracking JD014600006281234567, delivered 24 Nov 2026"],
                         },
                         "description": {"type": "string", "maxLength": FORM_FIELDS["description"]},
                         "facts": {

@@ -382,10 +382,8 @@ def test_every_json_body_and_success_has_a_valid_example(spec: dict[str, Any]) -
             if t.endswith("json")
         ]
         for what, media in bodies:
-            if media["schema"].get("format") == "binary" or any(
-                p.get("format") == "binary" for p in media["schema"].get("properties", {}).values()
-            ):
-                continue
+            if media["schema"].get("format") == "binary":
+                continue  # a file's bytes
             assert "example" in media or "examples" in media, f"{where} {what}"
             if "example" in media:
                 assert _valid(spec, media["schema"], media["example"]) == [], f"{where} {what}"
