@@ -113,7 +113,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "ETag": {
         "description": "The resource's version, to send back as `If-Match` with the next write "
-        "(412 `precondition_failed` if it has changed since).",
+        "(412 `precondition_failed` if it has changed since); on a downloaded file, its SHA-256.",
         "schema": {"type": "string"},
         "example": '"3"',
     },
@@ -383,7 +383,7 @@ def _problem_example(code: str, status: int) -> dict[str, Any]:
         "request_id": HEADERS["X-Request-ID"]["example"],
     }
     if code == "validation_error":
-        value["errors"] = [{"field": "limit", "message": "Input should be less than or equal to 200"}]
+        value["errors"] = [{"field": "amount_minor", "message": "Input should be greater than 0"}]
     return {"summary": title, "value": value}
 
 
