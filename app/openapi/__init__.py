@@ -47,6 +47,7 @@ def install(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
 
 
 def complete(schema: dict[str, Any], routes: Sequence[APIRoute]) -> None:
+    """Complete FastAPI's ``schema`` in place; ``routes`` are the operations' routes, by path and method."""
     schema["servers"] = copy.deepcopy(SERVERS)
     schema["tags"] = copy.deepcopy(TAGS)
     components = schema.setdefault("components", {})
@@ -209,7 +210,7 @@ def _describe(operation: dict[str, Any], route: APIRoute | None) -> None:
             "since, the write is refused with 412 `precondition_failed`."
         )
     errors = [
-        f"{status} " + ", ".join(codes(response.get("description", "")))
+        f"{status} " + (", ".join(codes(response["description"])) or response["description"].lower())
         for status, response in operation["responses"].items()
         if status[0] in "45"
     ]
