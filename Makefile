@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Redocly CLI (npm, pinned in tools/openapi-lint/package-lock.json) lints the committed openapi.json.
+LINTER := tools/openapi-lint
+NODE_STAMP := $(LINTER)/node_modules/.installed
 
-.PHONY: run test lint install clean bench
+.PHONY: run test lint install clean bench openapi node-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -25,12 +28,26 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/hadolint Dockerfile
 
+# Installed when npm is there; the OpenAPI lint test skips with a message without it, unless
+# CBD_REQUIRE_NODE=1 (CI) makes that a failure, as CBD_REQUIRE_POSTGRES does for PostgreSQL.
+$(NODE_STAMP): $(LINTER)/package.json $(LINTER)/package-lock.json
+	cd $(LINTER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	else echo "npm not found: the Redocly lint of openapi.json will be skipped (install Node.js 20.19+)"; fi
+
+# Refresh the committed OpenAPI snapshot after changing the API (a test fails while it is stale).
+openapi: $(STAMP)
+	$(BIN)/chargeback-desk openapi > openapi.json
+
 # The coverage floor sits a point or so below what the suite reaches (with or without PostgreSQL).
-test: lint
+test: lint node-tools
 	$(BIN)/pytest -n 2 --dist loadgroup --cov=app --cov-report=term-missing:skip-covered --cov-fail-under=92
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .coverage
+	rm -rf $(VENV) $(LINTER)/node_modules var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .coverage

@@ -1,4 +1,4 @@
-"""``chargeback-desk``: serve, migrate, worker, demo, create-platform-key, outbox."""
+"""``chargeback-desk``: serve, migrate, worker, demo, create-platform-key, outbox, openapi."""
 
 from __future__ import annotations
 
@@ -96,6 +96,40 @@ def outbox(args: argparse.Namespace) -> None:
         if msg.subject:
             print(f"Subject: {msg.subject}")
         print(msg.body.rstrip() + "\n")
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as served, as the committed ``openapi.json`` holds it.
+
+    Built from an app that never opens its database, with fixed settings, so it depends on the code
+    alone and not on the environment.
+    """
+    import json
+    import tempfile
+
+    from pydantic import SecretStr
+
+    from app.core.config import Settings
+    from app.main import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            _env_file=None,
+            database_url=f"sqlite:///{tmp}/unused.db",
+            evidence_storage_url=f"file://{tmp}/evidence",
+            secret_key=SecretStr("openapi-document-only"),
+            dispatch_in_process=False,
+        )
+        app = create_app(settings)
+        try:
+            return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+        finally:
+            app.state.db.close()
+
+
+def openapi(_: argparse.Namespace) -> None:
+    """Print the OpenAPI document (``chargeback-desk openapi > openapi.json`` refreshes the snapshot)."""
+    sys.stdout.write(openapi_document())
 
 
 def create_platform_key(_: argparse.Namespace) -> None:
@@ -200,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("create-platform-key", help="print a new random platform key").set_defaults(
         func=create_platform_key
     )
+    sub.add_parser("openapi", help="print the OpenAPI document (JSON)").set_defaults(func=openapi)
     p = sub.add_parser("outbox", help="print undelivered messages (local use without SMTP or SMS gateway)")
     p.add_argument("--to", help="only messages to this email address or phone number (E.164)")
     p.add_argument("--limit", type=int, default=5)

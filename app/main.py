@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import fastapi_offline
 from anyio import to_thread
@@ -15,15 +13,14 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import __version__
+from app import __version__, openapi
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.core.edge import Edge
-from app.core.errors import Problem, install_error_handlers
+from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.uploads import UPLOAD_FORM_ALLOWANCE
 from app.dependencies import Db
-from app.models.evidence import EvidenceFacts
 from app.routers import (
     account_settings,
     accounts,
@@ -37,7 +34,7 @@ from app.routers import (
     system,
 )
 from app.routers.support import operation_id
-from app.security.request_limits import EXEMPT_PATHS, RATE_LIMIT_HEADERS, RequestLimits
+from app.security.request_limits import RequestLimits
 from app.worker import Dispatcher
 
 DESCRIPTION = """
@@ -81,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        license_info=openapi.LICENSE,
+        contact=openapi.CONTACT,
         redirect_slashes=False,
     )
     app.state.settings = settings
@@ -115,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.state.api_routes = [route for router in routers for route in router.routes]
     _install_docs(app)
-    _register_problem_schema(app)
+    openapi.install(app, app.state.api_routes)
     return app
 
 
@@ -141,91 +140,6 @@ def _install_docs(app: FastAPI) -> None:
             redoc_favicon_url="/docs-static/favicon.png",
             with_google_fonts=False,
         )
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        # Schemas no route names as a body: the problem document, and the upload's JSON `facts` field.
-        for model in (Problem, EvidenceFacts):
-            generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in generated.pop("$defs", {}).items():
-                components.setdefault(name, sub)
-            components.setdefault(model.__name__, generated)
-        _errors_as_problems(schema)
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer", "description": "Platform key or seller API key"}
-        }
-        schema["security"] = [{"bearer": []}]
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _errors_as_problems(schema: dict[str, Any]) -> None:
-    """Document every error response as what is sent: ``application/problem+json`` with ``Problem``.
-
-    FastAPI adds its own 422 (``HTTPValidationError``) to routes with parameters that declare none,
-    and a ``model=`` response also lists ``application/json``; neither is what clients receive.
-    """
-
-    def problem() -> dict[str, Any]:
-        return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-
-    for path, item in schema.get("paths", {}).items():
-        for operation in item.values():
-            responses = operation.setdefault("responses", {})
-            # What any route can answer: an unknown query parameter (422), an unparseable body (400),
-            # the database out of reach (503).
-            responses.setdefault(
-                "422", {"description": "Problem codes: `validation_error`", "content": problem()}
-            )
-            if "requestBody" in operation:
-                responses.setdefault(
-                    "400", {"description": "Problem codes: `malformed_json`", "content": problem()}
-                )
-            if path not in EXEMPT_PATHS:
-                responses.setdefault(
-                    "429",
-                    {
-                        "description": "Problem codes: `rate_limited` (retry after `Retry-After` s)",
-                        "headers": {
-                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."},
-                            **RATE_LIMIT_HEADERS,
-                        },
-                        "content": problem(),
-                    },
-                )
-            if path != "/healthz":
-                responses.setdefault(
-                    "503",
-                    {
-                        "description": "Problem codes: `service_unavailable` (retry after `Retry-After` s)",
-                        "headers": {
-                            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}
-                        },
-                        "content": problem(),
-                    },
-                )
-            for response in responses.values():
-                if path not in EXEMPT_PATHS:  # every answer of a limited operation says where it stands
-                    response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
-                content = response.get("content", {})
-                if "application/problem+json" in content:
-                    response["content"] = problem()
-                elif "#/components/schemas/HTTPValidationError" in json.dumps(content):
-                    response["content"] = problem()
-                    response["description"] = "Problem codes: `validation_error`"
-    components = schema.get("components", {}).get("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):
-        if f'"#/components/schemas/{name}"' not in json.dumps(schema):
-            components.pop(name, None)
 
 
 _app: FastAPI | None = None

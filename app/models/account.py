@@ -202,7 +202,10 @@ class LoginRequest(InputModel):
 
 
 class TokenPair(SQLModel):
-    access_token: str = Field(description="A JWT; send it as `Authorization: Bearer …`.")
+    access_token: str = Field(
+        description="A JWT; send it as `Authorization: Bearer …`.",
+        examples=["eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhY2NfMDEifQ.c2ln"],
+    )
     refresh_token: str = Field(description="Opaque; use it once at `/v1/auth/refresh`.", examples=["rt_…"])
     token_type: Literal["bearer"] = Field(examples=["bearer"])
     expires_in: int = Field(description="Seconds the access token is valid.", examples=[600])

@@ -160,7 +160,7 @@ class CaseEvent(SQLModel, table=True):
 
 class CaseEventPublic(SQLModel):
     id: str = Field(examples=["evt_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    chargeback_id: str
+    chargeback_id: str = Field(examples=["cb_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     type: str = Field(examples=["chargeback.created"])
     actor: str = Field(
         description="`platform`, an API key id, an account id or `system`.", examples=["platform"]

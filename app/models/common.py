@@ -8,7 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, WithJsonSchema
 
 from app.core.clock import rfc3339
 from app.domain.money import is_currency
@@ -83,5 +83,9 @@ TimeZoneName = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), 
 CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]), AfterValidator(_country)]
 # Up to 10^13 minor units: more than any card transaction, small enough for every database integer.
 AmountMinor = Annotated[int, Field(gt=0, le=10_000_000_000_000, examples=[12999], strict=True)]
-UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
-AwareTimestamp = Annotated[AwareDatetime, AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str)]
+# Sent as RFC 3339 text, and documented so (the serializer alone would leave the format out).
+_SENT_AS_DATE_TIME = WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")
+UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str), _SENT_AS_DATE_TIME]
+AwareTimestamp = Annotated[
+    AwareDatetime, AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str), _SENT_AS_DATE_TIME
+]

@@ -153,11 +153,16 @@ class AppealPublic(SQLModel):
     id: str = Field(examples=["apl_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     chargeback_id: str = Field(examples=["cb_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     order_id: str = Field(examples=["ord_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    statement: str
+    statement: str = Field(
+        examples=["The parcel was delivered and signed for on 28 Nov 2026; see the carrier's proof."]
+    )
     evidence_ids: list[str] = Field(examples=[["ev_01jd2x3y4z5a6b7c8d9e0f1g2h"]])
     path: str = Field(description="The defence path the evidence satisfied.", examples=["delivered"])
     submitted_at: UTCTimestamp
     package_sha256: str = Field(examples=["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"])
     package_size_bytes: int = Field(examples=[482113])
     package_pages: int = Field(examples=[4])
-    package_url: str = Field(description="Where to download the package PDF.")
+    package_url: str = Field(
+        description="Where to download the package PDF.",
+        examples=["/v1/chargebacks/cb_01jd2x3y4z5a6b7c8d9e0f1g2h/appeal/package"],
+    )

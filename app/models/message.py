@@ -36,11 +36,13 @@ class Message(SQLModel, table=True):
 
 class MessagePublic(SQLModel):
     id: str = Field(examples=["msg_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    chargeback_id: str | None = None
+    chargeback_id: str | None = Field(default=None, examples=["cb_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     kind: str = Field(examples=["chargeback_received"])
     title: str = Field(examples=["Chargeback on order SO-2026-000123: respond by 2 Dec 2026"])
-    body: str
+    body: str = Field(
+        examples=["A chargeback of 129.99 EUR (Visa 13.1) was received; respond by 2 Dec 2026."]
+    )
     created_at: UTCTimestamp
     read_at: UTCTimestamp | None = None
-    unread: bool
+    unread: bool = Field(examples=[True])
     updated_at: UTCTimestamp = Field(description="When it was created or last marked read (`updated_since`).")

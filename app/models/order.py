@@ -78,7 +78,7 @@ class OrderCreate(InputModel):
 
 class OrderPublic(SQLModel):
     id: str = Field(examples=["ord_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    seller_id: str
+    seller_id: str = Field(examples=["sel_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     buyer_account_id: str | None = None
     external_ref: str | None = Field(default=None, examples=["SO-2026-000123"])
     amount_minor: int = Field(examples=[12999])

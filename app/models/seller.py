@@ -79,7 +79,7 @@ class ApiKeyCreate(InputModel):
 
 class ApiKeyPublic(SQLModel):
     id: str = Field(examples=["key_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    seller_id: str
+    seller_id: str = Field(examples=["sel_01jd2x3y4z5a6b7c8d9e0f1g2h"])
     name: str = Field(examples=["ERP production"])
     prefix: str = Field(
         description="The key's first characters, to tell keys apart.", examples=["sk_7Hq2Lm9x"]

@@ -26,7 +26,7 @@ from app.models.account import (
     RegistrationVerify,
     TokenPair,
 )
-from app.routers.support import NO_STORE, create_once, json_response
+from app.routers.support import NO_STORE, create_once, json_response, sends
 from app.services import auth, reads, registrations
 
 router = APIRouter(tags=["accounts"], route_class=ApiRoute)
@@ -59,12 +59,16 @@ class ResendAccepted(BaseModel):
     responses=error_responses(
         e.InvalidEmail, e.EmailNotAllowed, e.InvalidPhone, e.WeakPassword, e.RateLimited, *_IDEM
     ),
-    openapi_extra=_PUBLIC,
+    openapi_extra=sends(201, "Location", extra=_PUBLIC),
 )
 def create_registration(
     request: Request, body: RegistrationCreate, db: DbDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Start a registration: a 6-digit code goes to the email and another to the phone."""
+    """Start a registration: a 6-digit code goes to the email and another to the phone.
+
+    Follow with `verify_registration` (both codes), then `complete_registration` (the terms), then
+    the emailed activation link; `resend_registration_code` sends a fresh code on one channel.
+    """
     fingerprint = _RegistrationFingerprint(country=body.country, email=body.email, phone=body.phone)
     return create_once(
         request,
@@ -121,7 +125,7 @@ def resend_registration_code(registration_id: str, body: RegistrationResend, db:
     status_code=201,
     response_model=AccountPublic,
     responses=error_responses(e.NotFound, e.TermsNotAccepted, e.NotVerified, e.RegistrationExpired, *_IDEM),
-    openapi_extra=_PUBLIC,
+    openapi_extra=sends(201, "Location", extra=_PUBLIC),
 )
 def complete_registration(
     registration_id: str,
@@ -158,10 +162,14 @@ def activate_account(body: AccountActivate, db: DbDep) -> Response:
     "/v1/auth/login",
     response_model=TokenPair,
     responses=error_responses(e.InvalidCredentials, e.AccountNotActive, e.IdentifierAmbiguous, e.RateLimited),
-    openapi_extra=_PUBLIC,
+    openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
 def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
-    """Log in with an email, phone or member id and the password."""
+    """Log in with an email, phone or member id and the password.
+
+    Answers a short-lived access token and a one-use refresh token (`Cache-Control: no-store`).
+    Repeated failures for one identifier or address are slowed down with 429 and `Retry-After`.
+    """
     with db.session() as session:
         pair = auth.login(session, db.auth, body, client_address(request))
     return json_response(pair, headers=NO_STORE)
@@ -171,7 +179,7 @@ def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
     "/v1/auth/refresh",
     response_model=TokenPair,
     responses=error_responses(e.InvalidCredential),
-    openapi_extra=_PUBLIC,
+    openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
 def refresh_tokens(body: RefreshRequest, db: DbDep) -> Response:
     """Trade a refresh token for a new pair (each refresh token works once)."""

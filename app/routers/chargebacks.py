@@ -28,7 +28,7 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import ListQuery, create_once, json_body, json_response, replay, take_key
+from app.routers.support import ListQuery, create_once, json_body, json_response, replay, sends, take_key
 from app.services import chargebacks, idempotency, ingestion, reads
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
@@ -62,6 +62,7 @@ class EventList(BaseModel):
     status_code=201,
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.AmountExceedsOrder, e.DuplicateChargeback, *_IDEM),
+    openapi_extra=sends(201, "Location"),
 )
 def create_chargeback(
     request: Request,
@@ -70,7 +71,13 @@ def create_chargeback(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Record a chargeback notice and freeze the order's funds."""
+    """Record a chargeback notice and freeze the order's funds.
+
+    The amount is frozen on the order at once (refused beyond what is still unfrozen), the reason
+    code is mapped to its category and evidence needs, and `respond_by` is set a number of working
+    days ahead in the seller's business calendar. The seller is notified by email and in its message
+    centre. The same `bank_reference` on the same order is refused as a duplicate.
+    """
     return create_once(
         request,
         db,
@@ -94,7 +101,12 @@ def create_chargebacks_bulk(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Record up to 500 notices; each succeeds or fails on its own."""
+    """Record up to 500 notices; each succeeds or fails on its own.
+
+    The answer is 200 with one result per notice, in request order: its status (201, 200 for an
+    idempotent replay, or the error's), the case, or a problem document. A notice may carry its own
+    `idempotency_key`, which replays exactly as the same notice sent alone would.
+    """
     with db.session() as session:
         reservation = take_key(session, request, caller, idempotency_key, body, idempotency.reserve_committed)
         if isinstance(reservation, idempotency.Replay):
@@ -167,7 +179,12 @@ class CaseQuery(ListQuery):
 
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Annotated[CaseQuery, Query()]) -> Response:
-    """List chargebacks, newest first."""
+    """List chargebacks, newest first.
+
+    A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).
+    Pages are cursor-based: pass `next_cursor` back as `cursor` with the same filters. For nightly
+    reconciliation use `updated_since`, which lists oldest change first.
+    """
     f = reads.CaseFilter(
         seller_id=q.seller_id,
         status=q.status,
@@ -204,7 +221,11 @@ def record_ruling(
     db: DbDep,
     if_match: IfMatch,
 ) -> Response:
-    """Record the bank's ruling (won releases, lost debits the funds)."""
+    """Record the bank's ruling (won releases, lost debits the funds).
+
+    Closes the case: `won` returns the frozen amount to the order's available funds, `lost` debits
+    it. A closed case cannot be ruled again.
+    """
     with db.session() as session:
         public = chargebacks.rule(session, db.settings, caller, chargeback_id, body, if_match)
     return json_response(public, version=public.version)
@@ -216,7 +237,10 @@ def record_ruling(
     responses=error_responses(*_AUTH, e.NotFound, e.CaseClosed, e.PreconditionFailed, validation=False),
 )
 def accept_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep, if_match: IfMatch) -> Response:
-    """Accept the chargeback (the seller takes the loss)."""
+    """Accept the chargeback (the seller takes the loss).
+
+    Closes the case as accepted and debits the frozen amount; no appeal is possible afterwards.
+    """
     with db.session() as session:
         public = chargebacks.accept(session, db.settings, caller, chargeback_id, if_match)
     return json_response(public, version=public.version)

@@ -18,7 +18,7 @@ from app.dependencies import ApiRoute, DbDep, IdempotencyKey, SellerOrPlatform
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
-from app.routers.support import UpdatedSince, create_once, json_response, replay, take_key
+from app.routers.support import UpdatedSince, create_once, json_response, replay, sends, take_key
 from app.services import appeals, evidence, idempotency, reads, views
 from app.storage import files
 
@@ -104,6 +104,7 @@ UPLOAD_BODY: dict[str, Any] = {
                             "maxLength": FORM_FIELDS["text"],
                             "description": "Text evidence (e.g. a tracking number), "
                             "beside or instead of a file.",
+                            "examples": ["DHL tracking JD014600006281234567, delivered 24 Nov 2026"],
                         },
                         "description": {"type": "string", "maxLength": FORM_FIELDS["description"]},
                         "facts": {
@@ -140,7 +141,7 @@ UPLOAD_BODY: dict[str, Any] = {
         MalformedMultipart,
         *_IDEM,
     ),
-    openapi_extra=UPLOAD_BODY,
+    openapi_extra=sends(201, "Location", extra=UPLOAD_BODY),
 )
 async def upload_evidence(
     chargeback_id: str,
@@ -149,7 +150,12 @@ async def upload_evidence(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Add an evidence item: a file (streamed, judged by its bytes), a text, or both."""
+    """Add an evidence item: a file (streamed, judged by its bytes), a text, or both.
+
+    Sent as `multipart/form-data`. The file's type is judged from its content, not its name (PDF,
+    JPEG or PNG); size limits apply per file and per case. Evidence can be added while the case is
+    open and until its appeal is submitted.
+    """
     settings = db.settings
     case, used = await reads.case_for_upload(db.loop_reader, caller, chargeback_id)
     evidence.refuse_unless_open(case, utcnow())  # before a byte is read; checked again on commit
@@ -234,6 +240,9 @@ async def get_evidence(chargeback_id: str, evidence_id: str, caller: SellerOrPla
     return json_response(views.evidence(row, db.settings))
 
 
+_DOWNLOAD = sends(200, "ETag", "Cache-Control", "Content-Disposition")
+
+
 def _stream(opened: BinaryIO) -> Iterator[bytes]:
     with opened:
         while chunk := opened.read(_CHUNK):
@@ -268,6 +277,7 @@ def _download(
         },
         **error_responses(*_AUTH, e.NotFound, validation=False),
     },
+    openapi_extra=_DOWNLOAD,
 )
 async def download_evidence(
     chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, db: DbDep
@@ -320,6 +330,7 @@ async def get_evidence_report(chargeback_id: str, caller: SellerOrPlatform, db: 
         e.MissingRequiredEvidence,
         *_IDEM,
     ),
+    openapi_extra=sends(201, "Location"),
 )
 def submit_appeal(
     chargeback_id: str,
@@ -329,7 +340,12 @@ def submit_appeal(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Submit the case's one appeal: builds the package and mails it to the appeal mailbox."""
+    """Submit the case's one appeal: builds the package and mails it to the appeal mailbox.
+
+    The evidence must satisfy one defence path of the reason code (see `get_evidence_report`) and
+    the deadline must not have passed. The package is one PDF: a cover page with the statement,
+    then every evidence item. A case has at most one appeal.
+    """
     location = f"/v1/chargebacks/{chargeback_id}/appeal"
     with db.session() as session:
         # Held in a committed reservation: the package is built before the appeal's transaction.
@@ -368,6 +384,7 @@ async def get_appeal(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) ->
         },
         **error_responses(*_AUTH, e.NotFound, validation=False),
     },
+    openapi_extra=_DOWNLOAD,
 )
 async def download_appeal_package(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
     """Download the appeal package (PDF)."""

@@ -19,7 +19,7 @@ from app.models.buyer import (
     PaymentAccountCreate,
     PaymentAccountPublic,
 )
-from app.routers.support import UpdatedSince, create_once, json_response
+from app.routers.support import UpdatedSince, create_once, json_response, sends
 from app.services import buyer, buyer_reads
 
 router = APIRouter(prefix="/v1/me", tags=["personal centre"], route_class=ApiRoute)
@@ -62,6 +62,7 @@ class CouponPage(BaseModel):
     status_code=201,
     response_model=PaymentAccountPublic,
     responses=error_responses(*_AUTH, e.InvalidAccountRef, e.PaymentAccountTaken, e.RateLimited, *_IDEM),
+    openapi_extra=sends(201, "Location"),
 )
 def bind_payment_account(
     request: Request,

@@ -11,7 +11,7 @@ from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, SellerOrPlatform
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
-from app.routers.support import ListQuery, create_once, json_response
+from app.routers.support import ListQuery, create_once, json_response, sends
 from app.services import orders, reads
 from app.services.orders import ExternalRefTaken
 
@@ -26,6 +26,7 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     responses=error_responses(
         *_AUTH, e.NotFound, ExternalRefTaken, e.IdempotencyKeyReused, e.IdempotencyInProgress
     ),
+    openapi_extra=sends(201, "Location"),
 )
 def create_order(
     request: Request,

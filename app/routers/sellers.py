@@ -8,7 +8,7 @@ from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
-from app.routers.support import create_once, json_response
+from app.routers.support import create_once, json_response, sends
 from app.security.tokens import token_digest
 from app.services import reads, sellers
 
@@ -21,6 +21,7 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     status_code=201,
     response_model=SellerPublic,
     responses=error_responses(*_AUTH, e.WeakPassword, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+    openapi_extra=sends(201, "Location"),
 )
 def create_seller(
     request: Request,
@@ -62,6 +63,7 @@ async def get_seller(seller_id: str, caller: PlatformCaller, db: DbDep) -> Respo
     status_code=201,
     response_model=ApiKeyCreated,
     responses=error_responses(*_AUTH, e.NotFound, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+    openapi_extra=sends(201, "Location", "Cache-Control"),
 )
 def create_api_key(
     request: Request,
@@ -71,7 +73,11 @@ def create_api_key(
     db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Create an API key for a seller (the key is shown once)."""
+    """Create an API key for a seller (the key is shown once).
+
+    Only a hash of the key is stored: keep the `key` from this answer, which is never shown again
+    (the answer is `Cache-Control: no-store`). A seller may hold several keys, to rotate them.
+    """
     return create_once(
         request,
         db,

@@ -45,6 +45,13 @@ UpdatedSince = Annotated[
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def sends(status: int, *headers: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``openapi_extra`` documenting the headers a route's ``status`` answer carries beyond those every
+    answer has (app/openapi/tables.py names them under ``components/headers``), merged into ``extra``."""
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in headers}
+    return {**(extra or {}), "responses": {str(status): {"headers": refs}}}
+
+
 def operation_id(route: APIRoute) -> str:
     """OpenAPI operationIds are the handler names (``get_chargeback``): what generated clients call."""
     return route.name

@@ -28,7 +28,14 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     response_model=Health,
-    responses={503: {"model": Health, "description": "Database unreachable"}},
+    # A probe's answer, for load balancers: the same small document as when ready, not a problem.
+    responses={
+        503: {
+            "model": Health,
+            "description": "Database unreachable",
+            "content": {"application/json": {"example": {"status": "database unreachable"}}},
+        }
+    },
     openapi_extra=_PUBLIC,
 )
 def readyz(request: Request) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The published OpenAPI document: ids, summaries, problem responses, typed schemas, examples, lists."""
+"""The published OpenAPI document: ids, summaries, descriptions, problems, headers, examples, links, lists."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from pydantic import SecretStr
 
 from app.core.config import Settings
 from app.main import create_app
+from app.security.request_limits import EXEMPT_PATHS
 from app.worker import Dispatcher
-from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, World, make_case
+from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, World, make_case, notice
 from tests.api.test_accounts import bearer, login, make_account
 
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -72,6 +74,14 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _responses(spec: dict[str, Any], operation: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """An operation's responses, shared ones (``components/responses``) resolved."""
+    for status, response in operation["responses"].items():
+        if "$ref" in response:
+            response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+        yield status, response
+
+
 def _is_typed(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
     if "$ref" in schema:
         return _is_typed(spec, _resolve(spec, schema))
@@ -121,7 +131,7 @@ def test_operations_with_input_document_a_problem_4xx(spec: dict[str, Any]) -> N
             continue
         problems = [
             status
-            for status, response in operation["responses"].items()
+            for status, response in _responses(spec, operation)
             if status.startswith("4")
             and response.get("content", {}).get("application/problem+json", {}).get("schema", {}).get("$ref")
             == PROBLEM_REF
@@ -133,8 +143,8 @@ def test_operations_with_input_document_a_problem_4xx(spec: dict[str, Any]) -> N
 
 def test_every_error_response_is_documented_as_a_problem(spec: dict[str, Any]) -> None:
     for path, method, operation in _operations(spec):
-        for status, response in operation["responses"].items():
-            if not status.startswith("4"):
+        for status, response in _responses(spec, operation):
+            if not status.startswith(("4", "5")) or (path, status) == READY_PROBE:
                 continue
             content = response.get("content", {})
             assert set(content) == {"application/problem+json"}, f"{method.upper()} {path} {status}"
@@ -148,8 +158,9 @@ def test_authenticated_operations_document_401(spec: dict[str, Any]) -> None:
     protected = ("/v1/sellers", "/v1/orders", "/v1/chargebacks", "/v1/messages", "/v1/me", "/v1/coupons")
     for path, method, operation in _operations(spec):
         if path.startswith(protected):
-            assert "401" in operation["responses"], f"{method.upper()} {path}"
-            assert "invalid_credential" in operation["responses"]["401"]["description"]
+            responses = dict(_responses(spec, operation))
+            assert "401" in responses, f"{method.upper()} {path}"
+            assert "invalid_credential" in responses["401"]["description"]
 
 
 def test_problem_schema_is_in_components(spec: dict[str, Any]) -> None:
@@ -308,3 +319,216 @@ def test_cursor_from_a_list_page_is_accepted(client: TestClient, world: World) -
     assert len(rest["data"]) == 1
     assert rest["next_cursor"] is None
     assert {c["id"] for c in first["data"]}.isdisjoint(c["id"] for c in rest["data"])
+
+
+# The contract's bar, held on every operation: later routers meet it or this fails -----------------
+
+EVERY_ANSWER = {"X-Request-ID", "RateLimit-Policy", "RateLimit"}
+READY_PROBE = ("/readyz", "503")  # a probe's own small document for load balancers, not a problem
+
+
+def _header_names(response: dict[str, Any]) -> set[str]:
+    return set(response.get("headers", {}))
+
+
+def _valid(spec: dict[str, Any], schema: dict[str, Any], value: Any) -> list[str]:
+    """Why ``value`` does not match ``schema`` (formats checked), with the document's components."""
+    validator = OAS31Validator(
+        {**schema, "components": spec["components"]}, format_checker=oas31_format_checker
+    )
+    return [f"{'/'.join(map(str, err.absolute_path))}: {err.message}" for err in validator.iter_errors(value)]
+
+
+def test_info_names_licence_contact_and_servers(spec: dict[str, Any]) -> None:
+    info = spec["info"]
+    assert info["license"] == {"name": "Apache-2.0", "identifier": "Apache-2.0"}  # pyproject's licence
+    assert info["contact"]["name"]
+    assert spec["servers"] == [{"url": "/", "description": "The host serving this document"}]
+
+
+def test_every_operation_is_described_beyond_its_summary(spec: dict[str, Any]) -> None:
+    described = {tag["name"] for tag in spec["tags"] if tag.get("description", "").strip()}
+    used: set[str] = set()
+    for path, method, operation in _operations(spec):
+        where = f"{method.upper()} {path}"
+        summary, description = operation["summary"], operation.get("description", "")
+        assert description.strip(), where
+        assert description != summary, where
+        assert len(description) > len(summary), where
+        assert "**Errors**" in description, where
+        assert operation.get("tags"), where
+        used.update(operation["tags"])
+    assert used <= described, f"tags without a description: {used - described}"
+
+
+def test_every_json_body_and_success_has_a_valid_example(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        where = f"{method.upper()} {path}"
+        bodies = [("request", m) for m in operation.get("requestBody", {}).get("content", {}).values()]
+        bodies += [
+            (status, m)
+            for status, response in _responses(spec, operation)
+            if status.startswith("2")
+            for t, m in response.get("content", {}).items()
+            if t.endswith("json")
+        ]
+        for what, media in bodies:
+            if media["schema"].get("format") == "binary":
+                continue  # a file's bytes
+            assert "example" in media or "examples" in media, f"{where} {what}"
+            if "example" in media:
+                assert _valid(spec, media["schema"], media["example"]) == [], f"{where} {what}"
+
+
+def test_every_error_lists_its_codes_with_an_example_each(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        for status, response in _responses(spec, operation):
+            if not status.startswith(("4", "5")) or (path, status) == READY_PROBE:
+                continue
+            where = f"{method.upper()} {path} {status}"
+            codes = re.findall(r"`([a-z_]+)`", response["description"].partition("Problem codes:")[2])
+            assert codes, where
+            media = response["content"]["application/problem+json"]
+            assert list(media["examples"]) == codes, where
+            for code, ref in media["examples"].items():
+                example = spec["components"]["examples"][ref["$ref"].rsplit("/", 1)[-1]]["value"]
+                assert (example["code"], example["status"]) == (code, int(status)), where
+                assert _valid(spec, {"$ref": PROBLEM_REF}, example) == [], where
+
+
+def test_every_answer_documents_the_headers_it_sends(spec: dict[str, Any]) -> None:
+    headers = spec["components"]["headers"]
+    for path, method, operation in _operations(spec):
+        names = {p["name"] for p in operation.get("parameters", [])}
+        for status, response in _responses(spec, operation):
+            where = f"{method.upper()} {path} {status}"
+            documented = _header_names(response)
+            limited = EVERY_ANSWER if path not in EXEMPT_PATHS else {"X-Request-ID"}
+            assert documented >= limited, where
+            if path in EXEMPT_PATHS:  # the limiter does not count these, so they carry no RateLimit
+                assert not documented & {"RateLimit", "RateLimit-Policy"}, where
+            assert {r["$ref"].rsplit("/", 1)[-1] for r in response["headers"].values()} <= set(headers)
+            if status in ("429", "503"):
+                assert "Retry-After" in documented, where
+            if status == "401":
+                assert "WWW-Authenticate" in documented, where
+            if status.startswith("2") and "Idempotency-Key" in names:
+                assert "Idempotent-Replayed" in documented, where
+            if status == "201" and operation["operationId"] not in ("issue_coupon", "add_favourite"):
+                assert "Location" in documented, where
+    secret = [("post", "/v1/sellers/{seller_id}/api-keys", "201"), ("post", "/v1/auth/login", "200")]
+    for method, path, status in secret:
+        assert "Cache-Control" in _header_names(spec["paths"][path][method]["responses"][status])
+    for path in ("/v1/chargebacks/{chargeback_id}", "/v1/orders/{order_id}"):
+        assert "ETag" in _header_names(spec["paths"][path]["get"]["responses"]["200"])
+
+
+def test_every_limited_operation_answers_rate_limited_and_all_unavailable(spec: dict[str, Any]) -> None:
+    for path, method, operation in _operations(spec):
+        assert ("429" in operation["responses"]) is (path not in EXEMPT_PATHS), f"{method.upper()} {path}"
+        if path != "/healthz":
+            assert "503" in operation["responses"], f"{method.upper()} {path}"
+
+
+def _links(spec: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation = spec["paths"][path][method]
+    return {
+        name: link
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+        for name, link in response.get("links", {}).items()
+    }
+
+
+def test_creating_operations_link_to_the_operations_taking_their_id(spec: dict[str, Any]) -> None:
+    expected = {
+        ("post", "/v1/chargebacks"): {
+            "get_chargeback",
+            "upload_evidence",
+            "submit_appeal",
+            "accept_chargeback",
+        },
+        ("post", "/v1/sellers"): {"get_seller", "create_api_key", "list_api_keys"},
+        ("post", "/v1/registrations"): {
+            "get_registration",
+            "verify_registration",
+            "resend_registration_code",
+            "complete_registration",
+        },
+        ("post", "/v1/orders"): {"get_order"},
+        ("post", "/v1/chargebacks/{chargeback_id}/evidence"): {"get_evidence", "delete_evidence"},
+        ("get", "/v1/chargebacks"): {"get_chargeback", "get_order"},
+        ("post", "/v1/sellers/{seller_id}/api-keys"): {"revoke_api_key"},
+    }
+    for (method, path), targets in expected.items():
+        assert set(_links(spec, path, method)) >= targets, f"{method.upper()} {path}"
+    chargeback = _links(spec, "/v1/chargebacks", "post")["upload_evidence"]
+    assert chargeback["parameters"] == {"chargeback_id": "$response.body#/id"}
+    key = _links(spec, "/v1/sellers/{seller_id}/api-keys", "post")["revoke_api_key"]
+    assert key["parameters"] == {"seller_id": "$request.path.seller_id", "key_id": "$response.body#/id"}
+    listed = _links(spec, "/v1/chargebacks", "get")["get_chargeback"]
+    assert listed["parameters"] == {"chargeback_id": "$response.body#/data/0/id"}
+
+
+def test_every_link_names_an_operation_and_its_path_parameters(spec: dict[str, Any]) -> None:
+    by_id = {op["operationId"]: (path, op) for path, _, op in _operations(spec)}
+    count = 0
+    for path, method, _ in _operations(spec):
+        for name, link in _links(spec, path, method).items():
+            target_path, _target = by_id[link["operationId"]]
+            wanted = set(re.findall(r"{(\w+)}", target_path))
+            assert set(link["parameters"]) == wanted, f"{method.upper()} {path} → {name}"
+            own = set(re.findall(r"{(\w+)}", path))
+            for expression in link["parameters"].values():
+                source = expression.removeprefix("$request.path.")
+                assert expression.startswith("$response.body#/") or source in own, expression
+            count += 1
+    assert count >= 40
+
+
+# What the transport adds, and what Starlette sends on every file: not part of the contract.
+TRANSPORT = {"content-type", "content-length", "date", "server", "transfer-encoding", "connection"}
+
+
+def _operation_for(spec: dict[str, Any], method: str, url: str) -> tuple[str, dict[str, Any]]:
+    for path, item in spec["paths"].items():
+        pattern = re.sub(r"{\w+}", "[^/]+", path)
+        if re.fullmatch(pattern, url.split("?")[0]) and method in item:
+            return path, item[method]
+    raise AssertionError(f"{method.upper()} {url} is not in the document")
+
+
+def test_every_header_sent_is_documented_for_its_answer(client: TestClient, world: World) -> None:
+    """Property check over real answers: each header a response carries is in the document."""
+    spec = client.get("/openapi.json").json()
+    seller_id, order_id = world.seller["id"], world.order["id"]
+    sent: list[tuple[str, str, Any]] = []
+
+    def call(method: str, url: str, **kwargs: Any) -> Any:
+        r = client.request(method, url, **kwargs)
+        sent.append((method, url, r))
+        return r
+
+    key = call("post", f"/v1/sellers/{seller_id}/api-keys", json={"name": "erp"}, headers=PLATFORM).json()
+    notice_body = notice(order_id)
+    once = {**PLATFORM, "Idempotency-Key": "openapi-headers-1"}
+    case = call("post", "/v1/chargebacks", json=notice_body, headers=once).json()
+    call("post", "/v1/chargebacks", json=notice_body, headers=once)  # the replay
+    call("get", f"/v1/chargebacks/{case['id']}", headers=world.seller_headers)
+    call("get", f"/v1/orders/{order_id}", headers=world.seller_headers)
+    call("get", "/v1/chargebacks", headers=world.seller_headers)
+    call("get", "/v1/chargebacks/nope", headers=world.seller_headers)
+    call("get", "/v1/chargebacks", headers={"Authorization": "Bearer sk_wrong"})
+    call("post", "/v1/chargebacks", content=b"{", headers={**PLATFORM, "Content-Type": "application/json"})
+    call("get", "/v1/chargebacks", params={"limit": 0}, headers=world.seller_headers)
+    call("delete", f"/v1/sellers/{seller_id}/api-keys/{key['id']}", headers=PLATFORM)
+    call("get", "/healthz")
+    for method, url, r in sent:
+        path, operation = _operation_for(spec, method, url)
+        responses = dict(_responses(spec, operation))
+        where = f"{method.upper()} {path} {r.status_code}"
+        assert str(r.status_code) in responses, where
+        documented = {h.lower() for h in responses[str(r.status_code)].get("headers", {})}
+        undocumented = {h.lower() for h in r.headers} - documented - TRANSPORT
+        assert undocumented == set(), where
+    assert {r.status_code for _, _, r in sent} >= {200, 201, 204, 400, 401, 404, 422}
