@@ -35,6 +35,7 @@ from app.routers import (
     orders,
     sellers,
     system,
+    webhooks,
 )
 from app.routers.support import operation_id
 from app.worker import Dispatcher
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             account_settings,
             me,
             coupons,
+            webhooks,
         )
     ]
     for router in routers:
