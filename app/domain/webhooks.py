@@ -161,6 +161,8 @@ def url_problems(url: str, allow_private: bool) -> list[str]:
     """What is wrong with an endpoint URL by its text alone (its addresses are checked separately)."""
     if len(url) > MAX_URL_LENGTH:
         return [f"is longer than {MAX_URL_LENGTH} characters"]
+    if not url.isascii():
+        return ["must be ASCII: percent-encode other characters, write a host in its xn-- form"]
     if any(ord(ch) <= 32 or ord(ch) == 127 for ch in url):
         return ["must not contain spaces or control characters"]
     try:

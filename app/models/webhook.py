@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text
@@ -79,7 +79,7 @@ class WebhookEndpointCreate(InputModel):
         "a host that resolves to public addresses only.",
         examples=["https://erp.acme-shop.example/hooks/chargebacks"],
     )
-    events: list[str] = Field(
+    events: list[Annotated[str, Field(max_length=64)]] = Field(
         min_length=1,
         max_length=len(EVENT_TYPES),
         description=f"The event types to receive, at least one: {_EVENT_TYPES_DOC}.",

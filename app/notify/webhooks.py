@@ -56,6 +56,10 @@ def signature(master: bytes, salts: Sequence[str], msg_id: str, at: datetime, bo
 def resolve(url: str, allow_private: bool) -> list[IPAddress]:
     """Every address the URL's host resolves to, each allowed by the address policy (blocking DNS:
     call it from a worker thread, never on the event loop)."""
+    try:
+        httpx.URL(url)  # what ``post`` will send to must parse there too
+    except httpx.InvalidURL as exc:
+        raise DestinationRefused(f"the URL is not valid ({exc})") from None
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)

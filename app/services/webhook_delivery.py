@@ -246,7 +246,11 @@ def deliver_due(session: Session, client: httpx.Client, settings: Settings, batc
     master = webhooks.master_key(settings)
     claimed = claim(session, utcnow(), batch)
     for delivery in claimed:
-        outcome = attempt(client, settings, master, delivery)
+        try:
+            outcome = attempt(client, settings, master, delivery)
+        except Exception as exc:  # recorded as a failed attempt, so the schedule still ends
+            log.exception("webhook delivery %s crashed", delivery.id)
+            outcome = send.Outcome(None, f"could not send ({type(exc).__name__})")
         if not outcome.succeeded:
             log.info(
                 "webhook delivery %s attempt %d failed: %s", delivery.id, delivery.attempts, outcome.error

@@ -25,6 +25,7 @@ from app.domain.webhooks import (
 )
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+_ASCII = "must be ASCII: percent-encode other characters, write a host in its xn-- form"
 
 
 @pytest.mark.parametrize(
@@ -178,6 +179,8 @@ def test_only_public_unicast_addresses_are_reachable(
             ["must not contain spaces or control characters"],
         ),
         ("https://[::1/", ["is not a valid URL"], ["is not a valid URL"]),
+        ("https://bücher.example/", [_ASCII], [_ASCII]),
+        ("https://erp.example/\ud800", [_ASCII], [_ASCII]),
     ],
 )
 def test_url_problems(url: str, strict: list[str], relaxed: list[str]) -> None:
