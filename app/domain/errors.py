@@ -291,6 +291,11 @@ class UnknownEventType(InvalidInput):
     title = "Unknown event type"
 
 
+class WebhookEndpointLimit(Conflict):
+    code = "webhook_endpoint_limit"
+    title = "The seller has as many webhook endpoints as allowed"
+
+
 class WebhookEndpointDisabled(Conflict):
     code = "webhook_endpoint_disabled"
     title = "The webhook endpoint is disabled"

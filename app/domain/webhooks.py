@@ -45,6 +45,7 @@ JITTER = 0.1  # each wait is spread by up to ±10 %, so failed deliveries do not
 MAX_RETRY_AFTER = timedelta(hours=24)  # a receiver may slow us down, not park a message for ever
 ROTATION_OVERLAP = timedelta(hours=24)  # the old secret keeps signing this long after a rotation
 MAX_URL_LENGTH = 2000
+MAX_ENDPOINTS_PER_SELLER = 20  # every event is sent once per endpoint: a bound on that fan-out
 DELIVERY_TIMEOUT_SECONDS = 10.0
 
 

@@ -120,9 +120,10 @@ class WebhookEndpointPublic(SQLModel):
 
 
 class WebhookEndpointCreated(WebhookEndpointPublic):
-    secret: str = Field(
-        description="The signing secret (`whsec_` + base64 of the HMAC-SHA256 key): shown in this "
-        "response only.",
+    secret: str | None = Field(
+        description="The signing secret (`whsec_` + base64 of the HMAC-SHA256 key), shown in this "
+        "response only: store it now. An idempotent replay of the request answers `null` here; if "
+        "you lost the secret, rotate it.",
         examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3j5aEo1PcVk="],
     )
 

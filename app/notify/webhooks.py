@@ -98,20 +98,29 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(client: httpx.Client, url: str, address: IPAddress, headers: dict[str, str], body: bytes) -> Outcome:
-    """POST ``body`` to ``url`` at ``address``; never follows redirects, never reads the answer's body."""
+def post(
+    client: httpx.Client, url: str, addresses: Sequence[IPAddress], headers: dict[str, str], body: bytes
+) -> Outcome:
+    """POST ``body`` to ``url`` at the first of ``addresses`` that takes the connection (with the
+    URL's ``Host`` and TLS server name); never follows redirects, never reads the answer's body."""
     parts = urlsplit(url)
-    target = httpx.URL(url).copy_with(host=str(address))
     sent = {**headers, "Host": parts.netloc.rpartition("@")[2], "Content-Type": "application/json"}
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
-    try:
-        with client.stream("POST", target, content=body, headers=sent, extensions=extensions) as response:
-            status = response.status_code
-            retry_after = response.headers.get("Retry-After")
-    except httpx.TimeoutException:
-        return Outcome(None, "the receiver did not answer in time")
-    except httpx.HTTPError as exc:
-        return Outcome(None, f"could not reach the receiver ({type(exc).__name__})")
-    if 200 <= status < 300:
-        return Outcome(status)
-    return Outcome(status, f"the receiver answered {status}", retry_after)
+    outcome = Outcome(None, "the host has no address")
+    for address in addresses:
+        target = httpx.URL(url).copy_with(host=str(address))
+        try:
+            with client.stream("POST", target, content=body, headers=sent, extensions=extensions) as answer:
+                status = answer.status_code
+                retry_after = answer.headers.get("Retry-After")
+        except httpx.ConnectError:
+            outcome = Outcome(None, "could not connect to the receiver")
+            continue  # nothing was sent: the next address may listen
+        except httpx.TimeoutException:
+            return Outcome(None, "the receiver did not answer in time")
+        except httpx.HTTPError as exc:
+            return Outcome(None, f"could not reach the receiver ({type(exc).__name__})")
+        if 200 <= status < 300:
+            return Outcome(status)
+        return Outcome(status, f"the receiver answered {status}", retry_after)
+    return outcome

@@ -41,7 +41,13 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
     status_code=201,
     response_model=WebhookEndpointCreated,
     responses=error_responses(
-        *_AUTH, e.NotFound, e.WebhookUrlNotAllowed, e.WebhookUrlUnresolvable, e.UnknownEventType, *_KEYS
+        *_AUTH,
+        e.NotFound,
+        e.WebhookUrlNotAllowed,
+        e.WebhookUrlUnresolvable,
+        e.UnknownEventType,
+        e.WebhookEndpointLimit,
+        *_KEYS,
     ),
 )
 def create_webhook_endpoint(
@@ -58,8 +64,9 @@ def create_webhook_endpoint(
     `http` only where `WEBHOOK_ALLOW_PRIVATE_URLS` is on), carries credentials, or when its host
     resolves to a loopback, private, link-local or otherwise non-public address; a host that does
     not resolve is `webhook_url_unresolvable`. Unknown event types are `unknown_event_type`, each
-    named. The `secret` (`whsec_…`) verifies every delivery's `webhook-signature`; it is in this
-    response only (an idempotent replay shows `null`).
+    named. A seller has at most 20 endpoints (409 `webhook_endpoint_limit`). The `secret`
+    (`whsec_…`) verifies every delivery's `webhook-signature`; it is in this response only (an
+    idempotent replay shows `null`).
     """
     return create_once(
         request,

@@ -168,7 +168,7 @@ def attempt(client: httpx.Client, settings: Settings, master: bytes, delivery: C
         "webhook-signature": send.signature(master, delivery.salts, delivery.event_id, at, body),
         "User-Agent": "chargeback-desk-webhooks/1",
     }
-    return send.post(client, delivery.url, addresses[0], headers, body)
+    return send.post(client, delivery.url, addresses, headers, body)
 
 
 def finish(session: Session, settings: Settings, delivery: Claimed, outcome: send.Outcome) -> None:

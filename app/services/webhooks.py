@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
@@ -19,10 +19,17 @@ from app.domain.errors import (
     NotFound,
     UnknownEventType,
     WebhookEndpointDisabled,
+    WebhookEndpointLimit,
     WebhookUrlNotAllowed,
     WebhookUrlUnresolvable,
 )
-from app.domain.webhooks import EVENT_TYPES, ROTATION_OVERLAP, unknown_event_types, url_problems
+from app.domain.webhooks import (
+    EVENT_TYPES,
+    MAX_ENDPOINTS_PER_SELLER,
+    ROTATION_OVERLAP,
+    unknown_event_types,
+    url_problems,
+)
 from app.models.seller import Seller
 from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEndpointCreate
 from app.notify import webhooks as send
@@ -94,6 +101,13 @@ def create_endpoint(
     check_url(data.url, settings)  # before the transaction: no write lock is held during DNS
     begin_write(session)
     seller_id = _owner(session, caller, data.seller_id)
+    count = session.execute(
+        select(func.count()).where(col(WebhookEndpoint.seller_id) == seller_id)
+    ).scalar_one()
+    if count >= MAX_ENDPOINTS_PER_SELLER:
+        raise WebhookEndpointLimit(
+            f"A seller may have {MAX_ENDPOINTS_PER_SELLER} webhook endpoints; delete one first."
+        )
     now = utcnow()
     endpoint = WebhookEndpoint(
         id=new_id("whe"),

@@ -6,11 +6,13 @@ Time is frozen at ``T0`` and moved by hand (never slept); the dispatcher is driv
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -23,6 +25,7 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.main import create_app
 from app.models.chargeback import CaseEvent
+from app.notify.webhooks import post
 from app.worker import Dispatcher
 from tests.api.conftest import (
     PLATFORM,
@@ -189,6 +192,26 @@ def _notice(world: World, amount: int) -> dict[str, Any]:
         "currency": "EUR",
         "bank_reference": "ARN-REFUSED",
     }
+
+
+def test_a_named_host_gets_its_name_in_host_while_the_checked_address_is_connected(
+    client: TestClient, world: World, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    receiver.url = receiver.url.replace("127.0.0.1", "localhost")  # may resolve to ::1 first too
+    make_endpoint(client, world.seller_headers, receiver, ["chargeback.created"])
+    make_case(client, world.order["id"])
+    dispatcher.run_until_idle()
+    [request] = receiver.requests
+    assert request.headers["host"] == receiver.url.split("/")[2]
+
+
+def test_an_address_that_refuses_the_connection_passes_to_the_next(receiver: Receiver) -> None:
+    with httpx.Client(timeout=5, trust_env=False) as http:
+        # 127.0.0.2 is loopback too, but nothing listens there: the receiver is bound to 127.0.0.1.
+        addresses = [ipaddress.ip_address("127.0.0.2"), ipaddress.ip_address("127.0.0.1")]
+        outcome = post(http, receiver.url, addresses, {"webhook-id": "evt_x"}, b"{}")
+    assert (outcome.status, outcome.error) == (200, None)
+    assert [r.headers["webhook-id"] for r in receiver.requests] == ["evt_x"]
 
 
 def test_seller_without_endpoints_writes_no_webhook_outbox_rows(
@@ -534,6 +557,21 @@ def test_platform_manages_a_named_sellers_endpoints(
     assert_problem(
         client.post("/v1/webhook-endpoints", json=theirs, headers=world.seller_headers), 404, "not_found"
     )
+
+
+def test_a_seller_has_at_most_twenty_endpoints(client: TestClient, world: World, receiver: Receiver) -> None:
+    body = {"url": receiver.url, "events": ["chargeback.won"]}
+    for _ in range(20):
+        r = client.post("/v1/webhook-endpoints", json=body, headers=world.seller_headers)
+        assert r.status_code == 201, r.text
+    r = client.post("/v1/webhook-endpoints", json=body, headers=world.seller_headers)
+    assert_problem(r, 409, "webhook_endpoint_limit")
+    page = client.get("/v1/webhook-endpoints", params={"limit": 15}, headers=world.seller_headers).json()
+    rest = client.get(
+        "/v1/webhook-endpoints", params={"cursor": page["next_cursor"]}, headers=world.seller_headers
+    ).json()
+    assert (len(page["data"]), len(rest["data"]), rest["next_cursor"]) == (15, 5, None)
+    assert len({e["id"] for e in page["data"] + rest["data"]}) == 20
 
 
 def test_create_with_idempotency_key_replays_without_the_secret(
