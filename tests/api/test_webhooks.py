@@ -357,6 +357,7 @@ def test_replay_sends_the_same_event_again_once_per_idempotency_key(
     assert r.headers["Location"] == f"/v1/webhook-endpoints/{endpoint['id']}/deliveries/{replayed['id']}"
     assert again.status_code == 202
     assert again.json()["id"] == replayed["id"]
+    assert client.get(r.headers["Location"], headers=world.seller_headers).json() == replayed
     assert again.headers["Idempotent-Replayed"] == "true"
     dispatcher.run_until_idle()
     first, second = receiver.requests
@@ -521,6 +522,7 @@ def test_another_sellers_endpoint_is_not_found(client: TestClient, world: World,
         ("POST", f"{base}/rotate-secret"),
         ("POST", f"{base}/enable"),
         ("GET", f"{base}/deliveries"),
+        ("GET", f"{base}/deliveries/{fake}"),
         ("POST", f"{base}/deliveries/{fake}/replay"),
     ]:
         assert_problem(client.request(method, path, headers=other), 404, "not_found")
