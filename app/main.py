@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
+    app.webhooks.include_router(webhooks.events)
     app.state.api_routes = [route for router in routers for route in router.routes]
     _install_docs(app)
     _register_problem_schema(app)
@@ -207,6 +208,10 @@ def _errors_as_problems(schema: dict[str, Any]) -> None:
                 elif "#/components/schemas/HTTPValidationError" in json.dumps(content):
                     response["content"] = problem()
                     response["description"] = "Problem codes: `validation_error`"
+    for item in schema.get("webhooks", {}).values():
+        for operation in item.values():
+            # What we send, not what we serve: FastAPI's own 422 is no answer of a receiver's.
+            operation.get("responses", {}).pop("422", None)
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         if f'"#/components/schemas/{name}"' not in json.dumps(schema):

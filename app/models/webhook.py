@@ -71,6 +71,30 @@ class WebhookDelivery(SQLModel, table=True):
     updated_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class WebhookEventData(SQLModel):
+    id: str = Field(description="The case.", examples=["cb_01jd2x3y4z5a6b7c8d9e0f1g2h"])
+    order_id: str = Field(examples=["ord_01jd2x3y4z5a6b7c8d9e0f1g2h"])
+    seller_id: str = Field(examples=["sel_01jd2x3y4z5a6b7c8d9e0f1g2h"])
+    status: str = Field(description="The case's status after this change.", examples=["needs_response"])
+    respond_by: str | None = Field(
+        default=None, description="`chargeback.created` only.", examples=["2026-12-03T15:59:59.999999Z"]
+    )
+    evidence_id: str | None = Field(
+        default=None, description="`chargeback.evidence_added` and `…_removed` only."
+    )
+    appeal_id: str | None = Field(default=None, description="`chargeback.appealed` only.")
+
+
+class WebhookEvent(SQLModel):
+    """The body of every delivery (Standard Webhooks' ``{type, timestamp, data}``)."""
+
+    type: str = Field(description=f"One of {_EVENT_TYPES_DOC}.", examples=["chargeback.created"])
+    timestamp: str = Field(
+        description="When the change happened (RFC 3339, UTC).", examples=["2026-11-27T09:30:00.123456Z"]
+    )
+    data: WebhookEventData
+
+
 class WebhookEndpointCreate(InputModel):
     url: str = Field(
         min_length=1,

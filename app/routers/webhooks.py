@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
@@ -18,6 +18,7 @@ from app.models.webhook import (
     WebhookEndpointCreated,
     WebhookEndpointPage,
     WebhookEndpointPublic,
+    WebhookEvent,
 )
 from app.routers.support import create_once, json_response
 from app.services import webhook_reads, webhooks
@@ -34,6 +35,58 @@ class _NoBody(BaseModel):
 
 _NO_BODY = _NoBody()
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+
+
+# What Chargeback Desk sends to an endpoint: the OpenAPI ``webhooks`` section, never served.
+events = APIRouter(tags=["webhooks"], route_class=ApiRoute)
+
+
+@events.post(
+    "chargeback-event",
+    operation_id="chargeback_event",
+    response_class=Response,
+    responses={
+        200: {"description": "Any 2xx within 10 s acknowledges the delivery."},
+        410: {"description": "Gone: the endpoint is disabled at once."},
+        429: {"description": "Not now: retried later, after `Retry-After` if given (up to 24 h)."},
+    },
+)
+def chargeback_event(
+    body: WebhookEvent,
+    webhook_id: Annotated[
+        str,
+        Header(
+            alias="webhook-id",
+            description="The event's id: the same on every retry and replay; deduplicate on it.",
+            examples=["evt_01jd2x3y4z5a6b7c8d9e0f1g2h"],
+        ),
+    ],
+    webhook_timestamp: Annotated[
+        str,
+        Header(
+            alias="webhook-timestamp",
+            description="Unix seconds of this attempt; refuse one more than five minutes away.",
+            examples=["1764468000"],
+        ),
+    ],
+    webhook_signature: Annotated[
+        str,
+        Header(
+            alias="webhook-signature",
+            description='`v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">` keyed '
+            "with the base64-decoded part of the secret after `whsec_`; two, space-separated, while "
+            "a rotated-out secret still signs.",
+            examples=["v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="],
+        ),
+    ],
+) -> None:
+    """A case changed (sent to your endpoint).
+
+    Sent for each event type the endpoint subscribed to, signed the Standard Webhooks way: verify
+    the signature over the raw body before you parse it (any Standard Webhooks library does).
+    Answer 2xx quickly; anything else is retried at once, then after 5 s, 5 min, 30 min, 2 h, 5 h,
+    10 h and 10 h. The body is thin: fetch the case for the rest.
+    """
 
 
 @router.post(

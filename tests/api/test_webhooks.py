@@ -683,3 +683,16 @@ def test_destination_that_turned_private_is_not_sent_to(
     assert "not sent" in log["last_error"]
     assert "loopback" in log["last_error"]
     assert utcnow() == T0
+
+
+def test_openapi_documents_what_a_receiver_gets(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    event = spec["webhooks"]["chargeback-event"]["post"]
+    assert event["operationId"] == "chargeback_event"
+    headers = {p["name"] for p in event["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert event["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookEvent"
+    }
+    assert set(event["responses"]) == {"200", "410", "429"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
