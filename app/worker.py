@@ -128,8 +128,9 @@ class Dispatcher:
             raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
 
     def maintain(self) -> None:
-        """Hourly housekeeping: forget expired idempotency keys; remove stored evidence that no row
-        names (a crash between storing and committing); keep SQLite's planner statistics fresh.
+        """Hourly housekeeping: forget expired idempotency keys and month-old webhook deliveries;
+        remove stored evidence that no row names (a crash between storing and committing); keep
+        SQLite's planner statistics fresh.
 
         PostgreSQL's autovacuum keeps its statistics by itself. Without statistics SQLite may pick
         the sweep's (status, respond_by) index for a seller's filtered list and sort thousands of
@@ -137,6 +138,7 @@ class Dispatcher:
         """
         with Session(self.engine) as session:
             idempotency.purge_expired(session)
+            webhook_delivery.purge(session, utcnow())
             try:
                 removed = evidence.sweep_orphans(session, self.storage)
             except OSError:

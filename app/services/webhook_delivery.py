@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlmodel import Session, col
 
 from app.core.clock import rfc3339, utcnow
@@ -257,3 +257,21 @@ def deliver_due(session: Session, client: httpx.Client, settings: Settings, batc
             )
         finish(session, settings, delivery, outcome)
     return len(claimed)
+
+
+KEEP_DELIVERIES = timedelta(days=30)
+
+
+def purge(session: Session, now: datetime) -> int:
+    """Forget finished deliveries older than ``KEEP_DELIVERIES`` (the log's horizon for replays)."""
+    begin_write(session)
+    removed = session.execute(
+        delete(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.status) != "pending",
+            col(WebhookDelivery.updated_at) < now - KEEP_DELIVERIES,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return int(removed)

@@ -12,7 +12,7 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.ids import has_prefix
 from app.core.reads import AnySelect, LoopReader
-from app.domain.errors import NotFound
+from app.domain.errors import FieldProblem, InvalidInput, NotFound
 from app.models.base import UTCDateTime
 from app.models.webhook import WebhookDelivery, WebhookEndpoint
 from app.security.credentials import Caller, Scoped
@@ -94,9 +94,15 @@ async def deliveries(
     updated_since: datetime | None,
 ) -> dict[str, Any]:
     """An endpoint's delivery log, newest first (or oldest change first with ``updated_since``)."""
+    now = utcnow()
+    if updated_since is not None and updated_since > now + timedelta(seconds=settings.clock_skew_seconds):
+        raise InvalidInput(
+            "updated_since lies in the future: nothing can have changed since then yet.",
+            errors=[FieldProblem("updated_since", "may not lie in the future")],
+        )
     await endpoint(reader, caller, endpoint_id)  # 404 unless the endpoint is the caller's
     # As for cases: only changes older than the lag, when no older one can still commit.
-    settled = utcnow() - timedelta(seconds=settings.reconcile_lag_seconds)
+    settled = now - timedelta(seconds=settings.reconcile_lag_seconds)
     params = page_params(limit, cursor, updated_since, settled)
     params |= {"endpoint_id": endpoint_id, "status": status}
     query = _DELIVERY_PAGES[status is not None, bool(cursor), updated_since is not None]

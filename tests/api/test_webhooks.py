@@ -495,16 +495,29 @@ def test_delivery_log_lists_changes_since_oldest_first(
         cursor=page["next_cursor"],
     )
     assert [d["payload"]["data"]["id"] for d in rest] == [first["id"]]
-    assert_problem(
-        client.get(
-            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries",
-            params={"updated_since": "yesterday"},
-            headers=world.seller_headers,
-        ),
-        422,
-        "validation_error",
-        "updated_since",
-    )
+    for bad in ("yesterday", "2026-11-30T03:00:00Z"):  # malformed, and an hour ahead
+        assert_problem(
+            client.get(
+                f"/v1/webhook-endpoints/{endpoint['id']}/deliveries",
+                params={"updated_since": bad},
+                headers=world.seller_headers,
+            ),
+            422,
+            "validation_error",
+            "updated_since",
+        )
+    # Finished deliveries are kept 30 days, then the hourly housekeeping forgets them.
+    time_machine.shift(timedelta(days=30, minutes=-2))
+    dispatcher.maintain()
+    assert len(deliveries(client, endpoint["id"], world.seller_headers)) == 2
+    time_machine.shift(timedelta(minutes=2))  # 30 days after the first, not yet after the retried one
+    dispatcher.maintain()
+    assert [d["payload"]["data"]["id"] for d in deliveries(client, endpoint["id"], world.seller_headers)] == [
+        first["id"]
+    ]
+    time_machine.shift(timedelta(minutes=1))
+    dispatcher.maintain()
+    assert deliveries(client, endpoint["id"], world.seller_headers) == []
 
 
 # Tenancy and who manages endpoints --------------------------------------------------------------
