@@ -191,6 +191,8 @@ def demo(args: argparse.Namespace) -> None:
     """Migrate, create a demo seller and keys, print them, and serve on 127.0.0.1:8000."""
     os.environ.setdefault("PLATFORM_API_KEY", "pk_" + secrets.token_urlsafe(32))
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+    # A local demo's webhook receiver listens on loopback.
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
     migrate()
     seller_id, seller_key = _demo_seller()
     base = f"http://{args.host}:{args.port}"

@@ -32,6 +32,7 @@ from app.routers import (
     orders,
     sellers,
     system,
+    webhooks,
 )
 from app.routers.support import operation_id
 from app.security.request_limits import RequestLimits
@@ -108,10 +109,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             account_settings,
             me,
             coupons,
+            webhooks,
         )
     ]
     for router in routers:
         app.include_router(router)
+    app.webhooks.include_router(webhooks.events)
     app.state.api_routes = [route for router in routers for route in router.routes]
     _install_docs(app)
     openapi.install(app, app.state.api_routes)

@@ -25,9 +25,10 @@ from sqlmodel import Session, col
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
+from app.domain.webhooks import DELIVERY_TIMEOUT_SECONDS
 from app.models.outbox import OutboxMessage
 from app.notify.channels import ChannelDisabled, DeliveryError, send_email, send_sms
-from app.services import chargebacks, evidence, idempotency
+from app.services import chargebacks, evidence, idempotency, webhook_delivery
 from app.storage import storage_from_url
 
 log = logging.getLogger("chargeback_desk.dispatcher")
@@ -109,6 +110,10 @@ class Dispatcher:
         self.settings = settings
         self.batch = batch
         self.http = httpx.Client(timeout=10.0)
+        # Webhooks: short timeouts, no redirects (they could point anywhere), no proxy from the environment.
+        self.webhook_http = httpx.Client(
+            timeout=DELIVERY_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False
+        )
         self.storage = storage_from_url(settings.evidence_storage_url, settings.s3_endpoint_url)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,8 +128,9 @@ class Dispatcher:
             raise DeliveryError(f"unknown channel {msg.channel}", permanent=True)
 
     def maintain(self) -> None:
-        """Hourly housekeeping: forget expired idempotency keys; remove stored evidence that no row
-        names (a crash between storing and committing); keep SQLite's planner statistics fresh.
+        """Hourly housekeeping: forget expired idempotency keys and month-old webhook deliveries;
+        remove stored evidence that no row names (a crash between storing and committing); keep
+        SQLite's planner statistics fresh.
 
         PostgreSQL's autovacuum keeps its statistics by itself. Without statistics SQLite may pick
         the sweep's (status, respond_by) index for a seller's filtered list and sort thousands of
@@ -132,6 +138,7 @@ class Dispatcher:
         """
         with Session(self.engine) as session:
             idempotency.purge_expired(session)
+            webhook_delivery.purge(session, utcnow())
             try:
                 removed = evidence.sweep_orphans(session, self.storage)
             except OSError:
@@ -153,12 +160,23 @@ class Dispatcher:
                 except Exception:  # one bad case must not stop deliveries
                     session.rollback()
                     log.exception("sweep %s failed", sweep.__name__)
+            hooks = self._webhooks(session)
             messages = claim(session, utcnow(), self.batch)
             for msg in messages:
                 if not _renew(session, msg):
                     continue  # our lease ran out while earlier messages were slow: another worker has it
                 self._deliver_one(session, msg)
-            return len(messages)
+            return len(messages) + hooks
+
+    def _webhooks(self, session: Session) -> int:
+        """Fan new case events out to endpoints, then send one batch of due webhooks."""
+        try:
+            fanned = webhook_delivery.fan_out(session)
+            return fanned + webhook_delivery.deliver_due(session, self.webhook_http, self.settings)
+        except Exception:  # webhooks failing must not stop emails and SMS
+            session.rollback()
+            log.exception("webhook round failed")
+            return 0
 
     def _deliver_one(self, session: Session, msg: OutboxMessage) -> None:
         try:
@@ -220,3 +238,4 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=15)
         self.http.close()
+        self.webhook_http.close()

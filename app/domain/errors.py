@@ -278,3 +278,31 @@ class CouponCodeTaken(Conflict):
 class CouponNotRedeemable(Conflict):
     code = "coupon_not_redeemable"
     title = "The coupon has been used or has expired"
+
+
+# Webhooks ------------------------------------------------------------------
+
+
+class WebhookUrlNotAllowed(InvalidInput):
+    code = "webhook_url_not_allowed"
+    title = "The webhook URL is not allowed"
+
+
+class WebhookUrlUnresolvable(InvalidInput):
+    code = "webhook_url_unresolvable"
+    title = "The webhook URL's host does not resolve"
+
+
+class UnknownEventType(InvalidInput):
+    code = "unknown_event_type"
+    title = "Unknown event type"
+
+
+class WebhookEndpointLimit(Conflict):
+    code = "webhook_endpoint_limit"
+    title = "The seller has as many webhook endpoints as allowed"
+
+
+class WebhookEndpointDisabled(Conflict):
+    code = "webhook_endpoint_disabled"
+    title = "The webhook endpoint is disabled"

@@ -10,6 +10,7 @@ from app.models.message import Message
 from app.models.order import Order
 from app.models.outbox import OutboxMessage
 from app.models.seller import ApiKey, Seller
+from app.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -31,5 +32,7 @@ __all__ = [
     "RefreshToken",
     "Registration",
     "Seller",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

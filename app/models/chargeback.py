@@ -6,7 +6,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlmodel import Field as DbField
 from sqlmodel import SQLModel
 
@@ -14,6 +25,8 @@ from app.domain.case_states import CaseStatus
 from app.domain.reasons import ReasonCategory
 from app.models.base import InputModel, UTCDateTime
 from app.models.common import AmountMinor, AwareTimestamp, Currency, UTCTimestamp
+
+_WEBHOOK_PENDING = text("webhook_pending IS NOT NULL")
 
 
 class Chargeback(SQLModel, table=True):
@@ -147,7 +160,16 @@ class RulingCreate(InputModel):
 
 class CaseEvent(SQLModel, table=True):
     __tablename__ = "case_event"
-    __table_args__ = (Index("ix_case_event_chargeback_occurred", "chargeback_id", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_case_event_chargeback_occurred", "chargeback_id", "occurred_at", "id"),
+        # The webhook outbox: events still to fan out to the seller's endpoints (few at any time).
+        Index(
+            "ix_case_event_webhook_pending",
+            "occurred_at",
+            sqlite_where=_WEBHOOK_PENDING,
+            postgresql_where=_WEBHOOK_PENDING,
+        ),
+    )
 
     id: str = DbField(primary_key=True, max_length=40)
     chargeback_id: str = DbField(sa_column=Column(String(40), ForeignKey("chargeback.id"), nullable=False))
@@ -156,6 +178,8 @@ class CaseEvent(SQLModel, table=True):
     actor: str = DbField(max_length=60)
     occurred_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
     changes: dict[str, Any] = DbField(default_factory=dict, sa_column=Column(JSON(), nullable=False))
+    # True when the seller had a webhook endpoint as the change committed; cleared once fanned out.
+    webhook_pending: bool | None = DbField(default=None, sa_column=Column(Boolean(), nullable=True))
 
 
 class CaseEventPublic(SQLModel):

@@ -158,3 +158,20 @@ Seller's statement:
 The attached PDF ({pages} pages, SHA-256 {package_sha256}) holds the cover page with the evidence
 index and every evidence item.
 """
+
+
+def webhook_disabled(seller_name: str, endpoint_id: str, url: str, reason: str, base_url: str) -> Rendered:
+    """The seller's webhook endpoint stopped receiving events."""
+    title = "Webhook endpoint disabled: events are no longer sent to it"
+    body = f"""Hello {seller_name},
+
+we have stopped sending events to your webhook endpoint {url}:
+{reason}.
+
+Events that happen while it is disabled are not queued for it. Once your receiver works again,
+enable the endpoint (POST {base_url}/v1/webhook-endpoints/{endpoint_id}/enable), and replay what it
+missed from its delivery log (GET {base_url}/v1/webhook-endpoints/{endpoint_id}/deliveries?status=failed).
+
+Endpoint {endpoint_id}
+"""
+    return Rendered("webhook_endpoint_disabled", title, body)

@@ -72,6 +72,10 @@ def complete(schema: dict[str, Any], routes: Sequence[APIRoute]) -> None:
         _examples(schemas, components.setdefault("examples", {}), operation)
     add_links(schemas, operations)
     _share_responses(components, operations)
+    for item in schema.get("webhooks", {}).values():
+        for operation in item.values():
+            # What we send, not what we serve: FastAPI's own 422 is no answer of a receiver's.
+            operation.get("responses", {}).pop("422", None)
     for name in ("HTTPValidationError", "ValidationError"):
         if f'"#/components/schemas/{name}"' not in json.dumps(schema):
             components["schemas"].pop(name, None)

@@ -41,6 +41,12 @@ TAGS: list[dict[str, Any]] = [
         "at creation; revoking it takes effect at once.",
     },
     {
+        "name": "webhooks",
+        "description": "Webhook endpoints of a seller's system: every case change is delivered there as "
+        "a thin event signed the Standard Webhooks way, retried on failure, logged per endpoint and "
+        "replayable; a secret is shown once and can be rotated with a 24 h overlap.",
+    },
+    {
         "name": "messages",
         "description": "The seller's message centre: every notice sent about its cases "
         "(new chargeback, reminders, rulings), with read state and `updated_since` for syncing.",

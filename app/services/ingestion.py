@@ -104,7 +104,12 @@ class _Case(NamedTuple):
 # The order row is locked first (PostgreSQL; SQLite writers are serialised already), so a concurrent
 # notice on the same order waits here, and every later statement of this one sees its cases.
 _LOCK_ORDER = (
-    select(*(_ORDERS.c[name] for name in _Order._fields), *(_SELLERS.c[name] for name in _Seller._fields))
+    select(
+        *(_ORDERS.c[name] for name in _Order._fields),
+        *(_SELLERS.c[name] for name in _Seller._fields),
+        # Read with the lock: whether the new case's event also goes to the webhook outbox.
+        audit.has_endpoints(_SELLERS.c.id).label("webhooks"),
+    )
     .join_from(_ORDERS, _SELLERS, _SELLERS.c.id == _ORDERS.c.seller_id)
     .where(_ORDERS.c.id == bindparam("order_id"))
     .with_for_update(of=_ORDERS)
@@ -191,7 +196,7 @@ def _record(
     found = conn.execute(_LOCK_ORDER, {"order_id": data.order_id}).first()
     if found is None:
         raise NotFound(f"Order {data.order_id} does not exist.")
-    order, seller = _Order._make(found[:_SPLIT]), _Seller._make(found[_SPLIT:])
+    order, seller = _Order._make(found[:_SPLIT]), _Seller._make(found[_SPLIT:-1])
     now = utcnow()  # after the lock: timestamps follow commit order (``updated_since``)
     if order.currency != data.currency:
         raise InvalidInput(
@@ -258,6 +263,7 @@ def _record(
                 "order.frozen_amount_minor": [order.frozen_amount_minor, frozen],
                 "reason": {"code": reason.code, "category": reason.category.value, "known": reason.known},
             },
+            webhooks=bool(found.webhooks),
         )
     )
     rendered = templates.case_opened(case_facts(settings, seller, order, case, now))

@@ -83,7 +83,7 @@ def case_facts(
 
 
 def message_row(
-    seller: SellerView, case_id: str, rendered: templates.Rendered, now: datetime
+    seller: SellerView, case_id: str | None, rendered: templates.Rendered, now: datetime
 ) -> dict[str, Any]:
     """The message-centre entry as a row (``tell_seller`` adds it as an object)."""
     return {

@@ -41,12 +41,12 @@ _KEYS = ApiKey.__table__  # type: ignore[attr-defined]
 _LIMIT: BindParameter[int] = bindparam("limit")
 
 
-async def _one(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> Any | None:
+async def read_one(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> Any | None:
     statement, scope = readable(query, caller)
     return await reader.one(statement, params | scope)
 
 
-async def _all(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> list[Any]:
+async def read_all(reader: LoopReader, query: Scoped, caller: Caller, **params: Any) -> list[Any]:
     statement, scope = readable(query, caller)
     rows: list[Any] = await reader.all(statement, params | scope)
     if not rows and caller.pending:
@@ -60,7 +60,7 @@ _CASE = Scoped(select(_CASES).where(_CASES.c.id == bindparam("id")), _CASES.c.se
 
 
 async def chargeback(reader: LoopReader, settings: Settings, caller: Caller, case_id: str) -> dict[str, Any]:
-    row = await _one(reader, _CASE, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    row = await read_one(reader, _CASE, caller, id=case_id) if has_prefix(case_id, "cb") else None
     if row is None:
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return views.chargeback(row, settings, utcnow())
@@ -142,7 +142,7 @@ async def chargebacks(
     query = _case_list_for(f, after=bool(cursor))
     if caller.kind == "platform" and f.seller_id is not None:
         caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
-    rows = await _all(reader, query, caller, **params)
+    rows = await read_all(reader, query, caller, **params)
     clock = views.CaseClock(settings, now)
     page = [views.chargeback_at(r, clock) for r in rows[:limit]]
     return views.page(page, next_after(rows, limit, f.updated_since, tag))
@@ -158,7 +158,7 @@ _EVENTS_OF_CASE = Scoped(
 
 
 async def chargeback_events(reader: LoopReader, caller: Caller, case_id: str) -> dict[str, Any]:
-    rows = await _all(reader, _EVENTS_OF_CASE, caller, id=case_id) if has_prefix(case_id, "cb") else []
+    rows = await read_all(reader, _EVENTS_OF_CASE, caller, id=case_id) if has_prefix(case_id, "cb") else []
     if not rows:
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return {"data": [views.event(r) for r in rows]}
@@ -175,7 +175,7 @@ ORDER_CASES: AnySelect = (
 
 
 async def order(reader: LoopReader, caller: Caller, order_id: str) -> dict[str, Any]:
-    row = await _one(reader, _ORDER, caller, id=order_id) if has_prefix(order_id, "ord") else None
+    row = await read_one(reader, _ORDER, caller, id=order_id) if has_prefix(order_id, "ord") else None
     if row is None:
         raise NotFound(f"Order {order_id} does not exist.")
     # The order is the caller's, so its cases are too: no second scoping needed.
@@ -264,7 +264,7 @@ async def orders(
     if caller.kind == "platform" and f.seller_id is not None:
         caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
     found: dict[str, tuple[Any, list[_OrderCase]]] = {}
-    for row in await _all(reader, _ORDER_LISTS[shape], caller, **params):
+    for row in await read_all(reader, _ORDER_LISTS[shape], caller, **params):
         _order, cases = found.setdefault(row.id, (row, []))
         if row.cb_id is not None:
             cases.append(_OrderCase(row.cb_id, row.cb_status, row.cb_respond_by, row.cb_amount_minor))
@@ -309,7 +309,7 @@ async def messages(
     """The seller's message centre, newest first (or oldest change first with ``updated_since``)."""
     tag = query_tag("messages", unread, updated_since)
     params = keyset(settings, tag, limit, cursor, updated_since)
-    rows = await _all(
+    rows = await read_all(
         reader, _MESSAGE_LISTS[unread, bool(cursor), updated_since is not None], caller, **params
     )
     return views.page([views.message(r) for r in rows[:limit]], next_after(rows, limit, updated_since, tag))
@@ -327,7 +327,7 @@ _SELLER_KEYS = Scoped(
 
 
 async def seller(reader: LoopReader, caller: Caller, seller_id: str) -> dict[str, Any]:
-    row = await _one(reader, _SELLER, caller, id=seller_id) if has_prefix(seller_id, "sel") else None
+    row = await read_one(reader, _SELLER, caller, id=seller_id) if has_prefix(seller_id, "sel") else None
     if row is None:
         raise NotFound(f"Seller {seller_id} does not exist.")
     return views.seller(row)
@@ -335,7 +335,7 @@ async def seller(reader: LoopReader, caller: Caller, seller_id: str) -> dict[str
 
 async def api_keys(reader: LoopReader, caller: Caller, seller_id: str) -> list[dict[str, Any]]:
     await seller(reader, caller, seller_id)
-    return [views.api_key(r) for r in await _all(reader, _SELLER_KEYS, caller, id=seller_id)]
+    return [views.api_key(r) for r in await read_all(reader, _SELLER_KEYS, caller, id=seller_id)]
 
 
 # Evidence, its report and the appeal ------------------------------------------------------------
@@ -365,7 +365,7 @@ _APPEAL = Scoped(select(_APPEALS).where(_APPEALS.c.chargeback_id == bindparam("i
 
 
 async def _case_row(reader: LoopReader, caller: Caller, case_id: str) -> Any:
-    row = await _one(reader, _CASE_FOR_REPORT, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    row = await read_one(reader, _CASE_FOR_REPORT, caller, id=case_id) if has_prefix(case_id, "cb") else None
     if row is None:
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return row
@@ -414,7 +414,7 @@ async def evidence_list(
 async def evidence_item(reader: LoopReader, caller: Caller, case_id: str, evidence_id: str) -> Any:
     row = None
     if has_prefix(case_id, "cb") and has_prefix(evidence_id, "ev"):
-        row = await _one(reader, _EVIDENCE_ITEM, caller, id=case_id, evidence_id=evidence_id)
+        row = await read_one(reader, _EVIDENCE_ITEM, caller, id=case_id, evidence_id=evidence_id)
     if row is None:
         raise NotFound(f"Evidence {evidence_id} does not exist on chargeback {case_id}.")
     return row
@@ -431,7 +431,7 @@ async def evidence_report(
 
 
 async def appeal(reader: LoopReader, caller: Caller, case_id: str) -> Any:
-    row = await _one(reader, _APPEAL, caller, id=case_id) if has_prefix(case_id, "cb") else None
+    row = await read_one(reader, _APPEAL, caller, id=case_id) if has_prefix(case_id, "cb") else None
     if row is None:
         await _case_row(reader, caller, case_id)  # 404 for the case itself, else for its appeal
         raise NotFound(f"Chargeback {case_id} has no appeal yet.")

@@ -20,6 +20,7 @@ from app.domain import case_states as cs
 from app.models.buyer import CouponPublic, FavouritePublic, PaymentAccountPublic
 from app.models.chargeback import CaseEventPublic
 from app.models.seller import ApiKeyPublic, SellerPublic
+from app.models.webhook import WebhookEndpointPublic
 
 
 def to_json(data: Any) -> bytes:
@@ -214,6 +215,26 @@ api_key = _projection(ApiKeyPublic)
 payment_account = _projection(PaymentAccountPublic)
 favourite = _projection(FavouritePublic)
 coupon = _projection(CouponPublic)
+webhook_endpoint = _projection(WebhookEndpointPublic)
+
+
+def webhook_delivery(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "endpoint_id": row.endpoint_id,
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "payload": orjson.loads(row.payload),
+        "replay_of": row.replay_of,
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at,
+        "last_attempt_at": row.last_attempt_at,
+        "response_status": row.response_status,
+        "last_error": row.last_error,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 def buyer_orders(rows: Iterable[Row], now: datetime) -> list[dict[str, Any]]:

@@ -140,6 +140,7 @@ def dispatcher(app: FastAPI, settings: Settings) -> Iterator[Dispatcher]:
     d = Dispatcher(app.state.engine, settings)
     yield d
     d.http.close()
+    d.webhook_http.close()
 
 
 @dataclass
@@ -152,37 +153,47 @@ class SmsGateway:
     idempotency_keys: list[str | None] = field(default_factory=list)
 
 
-@pytest.fixture
-def sms_gateway() -> Iterator[SmsGateway]:
+@contextmanager
+def loopback_server(name: str) -> Iterator[ThreadingHTTPServer]:
+    """A real HTTP server on a free loopback port, serving from a thread; set its
+    ``RequestHandlerClass`` before the first request."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    gateway = SmsGateway(url=f"http://127.0.0.1:{server.server_address[1]}/sms")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            assert self.headers.get_content_type() == "application/json"
-            gateway.bodies.append(json.loads(raw))
-            gateway.idempotency_keys.append(self.headers.get("Idempotency-Key"))
-            payload = b'{"ok": true}' if gateway.status < 400 else b'{"error": "nope"}'
-            self.send_response(gateway.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 (keep test output quiet)
-            return
-
-    server.RequestHandlerClass = Handler
     # A short poll interval only makes shutdown() at teardown quick.
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="sms-gateway", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name=name, daemon=True)
     thread.start()
     try:
-        yield gateway
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 (keep test output quiet)
+        return
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    with loopback_server("sms-gateway") as server:
+        gateway = SmsGateway(url=f"http://127.0.0.1:{server.server_address[1]}/sms")
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                assert self.headers.get_content_type() == "application/json"
+                gateway.bodies.append(json.loads(raw))
+                gateway.idempotency_keys.append(self.headers.get("Idempotency-Key"))
+                payload = b'{"ok": true}' if gateway.status < 400 else b'{"error": "nope"}'
+                self.send_response(gateway.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        server.RequestHandlerClass = Handler
+        yield gateway
 
 
 # Factories -------------------------------------------------------------------

@@ -107,6 +107,7 @@ def test_notice_writes_the_case_its_trail_message_email_and_frozen_funds(
             "order.frozen_amount_minor": [0, 5_000],
             "reason": {"code": "13.1", "category": "not_received", "known": True},
         },
+        "webhook_pending": None,  # the seller has no webhook endpoint
     }
     [message] = rows(app, Message, chargeback_id=case_id)
     assert message["id"].startswith("msg_")
