@@ -137,6 +137,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _ETAG = re.compile(r'^(?:W/)?"([0-9]{1,12})"$|^([0-9]{1,12})$', re.ASCII)
 
 
+def _if_match_schema(schema: dict[str, Any]) -> None:
+    # A header is a string or absent, never null; the pattern is what get_if_match accepts, so a
+    # client (or a fuzzer) can tell a valid value from the schema.
+    schema.pop("anyOf", None)
+    schema.update(type="string", pattern=r'^\s*(?:\*|(?:W/)?"[0-9]{1,12}"|[0-9]{1,12})\s*$')
+
+
 async def get_if_match(
     if_match: Annotated[
         str | None,
@@ -144,6 +151,7 @@ async def get_if_match(
             description='The `ETag` you last saw (e.g. `"3"`); the write is refused with 412 if the '
             "resource has changed since.",
             examples=['"3"'],
+            json_schema_extra=_if_match_schema,
         ),
     ] = None,
 ) -> int | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer
 
 from app.core.clock import rfc3339
 from app.domain.money import is_currency
@@ -27,6 +28,17 @@ def _utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("must lie between the years 1 and 9999 in UTC") from None
+
+
+# RFC 3339 `date-time`, what the schema's `format` promises; pydantic alone would also take a number
+# (even "0.5" in a query string) as Unix time, or a time without seconds.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value.strip())):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z")
 
 
 def _email(value: str) -> str:
@@ -74,7 +86,9 @@ def _single_line(value: str) -> str:
 _ZONES = frozenset(z for z in available_timezones() if "/" in z or z == "UTC") - {"posixrules"}
 
 # Names and references end up in email subjects and headers: one line, no control characters.
-SingleLine = Annotated[str, AfterValidator(_single_line)]
+SingleLine = Annotated[
+    str, Field(json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]*$"}), AfterValidator(_single_line)
+]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
 EmailAddress = Annotated[
     str, Field(max_length=254, examples=["orders@acme-shop.example"]), AfterValidator(_email)
@@ -84,4 +98,6 @@ CountryCode = Annotated[str, Field(min_length=2, max_length=2, examples=["DE"]),
 # Up to 10^13 minor units: more than any card transaction, small enough for every database integer.
 AmountMinor = Annotated[int, Field(gt=0, le=10_000_000_000_000, examples=[12999], strict=True)]
 UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str)]
-AwareTimestamp = Annotated[AwareDatetime, AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str)]
+AwareTimestamp = Annotated[
+    AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str)
+]
