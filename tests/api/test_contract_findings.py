@@ -78,3 +78,18 @@ def test_accept_terms_is_documented_as_true(client: TestClient) -> None:
     schemas = _spec(client)["components"]["schemas"]
     (model,) = [s for s in schemas.values() if "accept_terms" in s.get("properties", {})]
     assert model["properties"]["accept_terms"]["const"] is True
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_may_load_nothing_from_elsewhere(client: TestClient, path: str) -> None:
+    # ReDoc's bundle fetched its footer logo from a CDN (found in headless Chromium, tests/contract).
+    r = client.get(path)
+    assert r.status_code == 200
+    policy = dict(d.strip().split(" ", 1) for d in r.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'self'"
+    assert policy["img-src"] == "'self' data:"
+    assert policy["connect-src"] == "'self'"
+
+
+def test_swagger_ui_asks_no_online_validator(client: TestClient) -> None:
+    assert '"validatorUrl": null' in client.get("/docs").text
