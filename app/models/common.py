@@ -13,6 +13,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Plai
 
 from app.core.clock import rfc3339
 from app.domain.money import is_currency
+from app.models.base import SINGLE_LINE_PATTERN
 
 
 def _currency(value: str) -> str:
@@ -87,7 +88,7 @@ _ZONES = frozenset(z for z in available_timezones() if "/" in z or z == "UTC") -
 
 # Names and references end up in email subjects and headers: one line, no control characters.
 SingleLine = Annotated[
-    str, Field(json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]*$"}), AfterValidator(_single_line)
+    str, Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}), AfterValidator(_single_line)
 ]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
 EmailAddress = Annotated[

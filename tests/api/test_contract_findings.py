@@ -93,3 +93,32 @@ def test_docs_pages_may_load_nothing_from_elsewhere(client: TestClient, path: st
 
 def test_swagger_ui_asks_no_online_validator(client: TestClient) -> None:
     assert '"validatorUrl": null' in client.get("/docs").text
+
+
+def test_required_strings_are_documented_as_not_blank(client: TestClient, world: World) -> None:
+    # Strings are stripped before their length is checked: " " was schema-valid yet refused.
+    schemas = _spec(client)["components"]["schemas"]
+    (refresh,) = [s for s in schemas.values() if list(s.get("properties", {})) == ["refresh_token"]]
+    token = re.compile(refresh["properties"]["refresh_token"]["pattern"])
+    name = re.compile(schemas["ApiKeyCreate"]["properties"]["name"]["pattern"])
+    for blank in (" ", "\t\u3000", "\x85\xa0"):
+        assert not token.search(blank)
+        assert not name.search(blank)
+    assert token.search("\x1c")  # pydantic strips Unicode White_Space only, not all of str.isspace
+    assert token.search(" rt_x ")
+    assert name.search(" ERP production ")
+    r = client.post(f"/v1/sellers/{world.seller['id']}/api-keys", json={"name": "   "}, headers=PLATFORM)
+    assert_problem(r, 422, "validation_error", "name")
+
+
+def test_idempotency_key_is_documented_as_the_server_checks_it(client: TestClient) -> None:
+    create = _spec(client)["paths"]["/v1/orders"]["post"]
+    (schema,) = [p["schema"] for p in create["parameters"] if p["name"] == "Idempotency-Key"]
+    assert schema["type"] == "string"
+    pattern = re.compile(schema["pattern"])
+    # Over every character a header can carry (latin-1), the pattern is the server's isprintable.
+    for code in range(0x100):
+        assert bool(pattern.fullmatch(chr(code))) == chr(code).isprintable(), hex(code)
+    assert pattern.fullmatch("k" * 255)
+    assert not pattern.fullmatch("k" * 256)
+    assert not pattern.fullmatch("")
