@@ -137,6 +137,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _ETAG = re.compile(r'^(?:W/)?"([0-9]{1,12})"$|^([0-9]{1,12})$', re.ASCII)
 
 
+def _header(pattern: str) -> Callable[[dict[str, Any]], None]:
+    """A header is a string or absent, never null; the pattern is what the server accepts, so a
+    client (or a fuzzer) can tell a valid value from the schema."""
+
+    def document(schema: dict[str, Any]) -> None:
+        schema.pop("anyOf", None)
+        schema.update(type="string", pattern=pattern)
+
+    return document
+
+
 async def get_if_match(
     if_match: Annotated[
         str | None,
@@ -144,6 +155,7 @@ async def get_if_match(
             description='The `ETag` you last saw (e.g. `"3"`); the write is refused with 412 if the '
             "resource has changed since.",
             examples=['"3"'],
+            json_schema_extra=_header(r'^\s*(?:\*|(?:W/)?"[0-9]{1,12}"|[0-9]{1,12})\s*$'),
         ),
     ] = None,
 ) -> int | None:
@@ -163,6 +175,8 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=255,
+        # str.isprintable over the latin-1 a header decodes to (app/services/idempotency.py).
+        json_schema_extra=_header(r"^[\x20-\x7e\xa1-\xac\xae-\xff]{1,255}$"),
         description="Makes retries safe: a repeat with the same key and body returns the first response.",
         examples=["erp-7f3c2a10-notice-000123"],
     ),

@@ -80,7 +80,11 @@ def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
     url = _fresh_pg_database(pg_admin_url, name)
     migrate(url)
     yield url
-    engine = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    drop_pg_database(pg_admin_url, name)
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()

@@ -176,12 +176,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.state.api_routes:
-        if route.methods and route.path_regex.match(request.url.path):
-            methods.update(route.methods)
-    return sorted(methods)
+    """Every method served at this path (Starlette names only the first route's).
+
+    As OpenAPI matches paths, a concrete path wins over a templated one: ``/v1/chargebacks/bulk``
+    allows ``POST`` only, though ``GET /v1/chargebacks/{chargeback_id}`` would also match it.
+    """
+    matches = [r for r in request.app.state.api_routes if r.methods and r.path_regex.match(request.url.path)]
+    fewest = min((r.path.count("{") for r in matches), default=0)
+    return sorted({m for r in matches if r.path.count("{") == fewest for m in r.methods})
 
 
 def internal_error(request: Request) -> JSONResponse:

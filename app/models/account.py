@@ -167,7 +167,10 @@ class RegistrationResend(InputModel):
 
 
 class RegistrationComplete(InputModel):
-    accept_terms: bool = Field(description="Must be true.", examples=[True])
+    # `const` documents the rule; the check itself answers `terms_not_accepted`, not a type error.
+    accept_terms: bool = Field(
+        description="Must be true.", examples=[True], json_schema_extra={"const": True}
+    )
     terms_version: str = Field(min_length=1, max_length=40, examples=["2026-11"])
 
 

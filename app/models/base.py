@@ -69,10 +69,31 @@ def _has_nul(value: object) -> bool:
     return False
 
 
+# What the schema says of one-line text (app.models.common.SingleLine): no control characters.
+SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# What pydantic strips (Unicode White_Space, not Python's wider str.isspace), in JSON Schema regex syntax.
+_UNICODE_SPACE = r"\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_BLANK = {
+    None: rf"[^\t\n\v\f\r {_UNICODE_SPACE}]",
+    SINGLE_LINE_PATTERN: rf"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f{_UNICODE_SPACE}][^\x00-\x1f\x7f]*$",
+}
+
+
+def _document_not_blank(schema: dict[str, Any]) -> None:
+    """Strings are stripped before their length is checked, so a required one must have a non-space."""
+    for prop in schema.get("properties", {}).values():
+        for branch in (prop, *prop.get("anyOf", ())):
+            if branch.get("type") == "string" and branch.get("minLength", 0) > 0:
+                pattern = branch.get("pattern")
+                branch["pattern"] = _NOT_BLANK.get(pattern, pattern)
+
+
 class InputModel(SQLModel):
     """Base of request bodies: unknown fields are rejected, strings are stripped, NUL is refused."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_not_blank
+    )
 
     @field_validator("*", mode="after")
     @classmethod

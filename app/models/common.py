@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from app.core.clock import rfc3339
 from app.domain.money import is_currency
+from app.models.base import SINGLE_LINE_PATTERN
 
 
 def _currency(value: str) -> str:
@@ -27,6 +29,17 @@ def _utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("must lie between the years 1 and 9999 in UTC") from None
+
+
+# RFC 3339 `date-time`, what the schema's `format` promises; pydantic alone would also take a number
+# (even "0.5" in a query string) as Unix time, or a time without seconds.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value.strip())):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-27T09:30:00Z")
 
 
 def _email(value: str) -> str:
@@ -74,7 +87,9 @@ def _single_line(value: str) -> str:
 _ZONES = frozenset(z for z in available_timezones() if "/" in z or z == "UTC") - {"posixrules"}
 
 # Names and references end up in email subjects and headers: one line, no control characters.
-SingleLine = Annotated[str, AfterValidator(_single_line)]
+SingleLine = Annotated[
+    str, Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}), AfterValidator(_single_line)
+]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["EUR"]), AfterValidator(_currency)]
 EmailAddress = Annotated[
     str, Field(max_length=254, examples=["orders@acme-shop.example"]), AfterValidator(_email)
@@ -87,5 +102,9 @@ AmountMinor = Annotated[int, Field(gt=0, le=10_000_000_000_000, examples=[12999]
 _SENT_AS_DATE_TIME = WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")
 UTCTimestamp = Annotated[datetime, PlainSerializer(rfc3339, return_type=str), _SENT_AS_DATE_TIME]
 AwareTimestamp = Annotated[
-    AwareDatetime, AfterValidator(_utc), PlainSerializer(rfc3339, return_type=str), _SENT_AS_DATE_TIME
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_utc),
+    PlainSerializer(rfc3339, return_type=str),
+    _SENT_AS_DATE_TIME,
 ]

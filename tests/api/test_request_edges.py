@@ -135,6 +135,8 @@ def test_known_query_parameters_still_work(client: TestClient, world: World) -> 
         ("DELETE", "/v1/chargebacks", "GET, POST"),
         ("PUT", "/v1/sellers/sel_00000000000000000000000000/api-keys", "GET, POST"),
         ("PATCH", "/v1/orders", "GET, POST"),
+        # A concrete path is not also the templated one beside it (GET /v1/chargebacks/{chargeback_id}).
+        ("OPTIONS", "/v1/chargebacks/bulk", "POST"),
     ],
 )
 def test_405_lists_every_method_of_the_path(client: TestClient, method: str, url: str, allowed: str) -> None:
