@@ -8,8 +8,8 @@ from app.core.errors import error_responses
 from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
 from app.domain import errors as e
 from app.models.buyer import CouponCreate, CouponPublic
-from app.routers.support import create_once, json_response
-from app.services import buyer
+from app.routers.support import create_once, json_response, sends
+from app.services import buyer, buyer_reads
 
 router = APIRouter(prefix="/v1/coupons", tags=["coupons"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
@@ -22,6 +22,7 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     responses=error_responses(
         *_AUTH, e.NotFound, e.CouponCodeTaken, e.IdempotencyKeyReused, e.IdempotencyInProgress
     ),
+    openapi_extra=sends(201, "Location"),
 )
 def issue_coupon(
     request: Request,
@@ -38,8 +39,22 @@ def issue_coupon(
         idempotency_key,
         body,
         lambda session, r: buyer.issue_coupon(session, body, r),
-        location=None,
+        location="/v1/coupons/{id}",
     )
+
+
+@router.get(
+    "/{coupon_id}",
+    response_model=CouponPublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_coupon(coupon_id: str, _platform: PlatformCaller, db: DbDep) -> Response:
+    """Get a coupon the platform issued, used or not.
+
+    The account it was issued to sees it in `GET /v1/me/coupons` while it is still valid; this is the
+    platform's view of any coupon, including used and expired ones.
+    """
+    return json_response(await buyer_reads.coupon(db.loop_reader, coupon_id))
 
 
 @router.post(

@@ -138,6 +138,7 @@ async def list_my_orders(
     status_code=201,
     response_model=FavouritePublic,
     responses=error_responses(*_AUTH, e.FavouriteExists, *_IDEM),
+    openapi_extra=sends(201, "Location"),
 )
 def add_favourite(
     request: Request,
@@ -155,7 +156,7 @@ def add_favourite(
         idempotency_key,
         body,
         lambda session, r: buyer.add_favourite(session, account_id, body, r),
-        location=None,
+        location="/v1/me/favourites/{id}",
     )
 
 

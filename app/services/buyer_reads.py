@@ -18,7 +18,9 @@ from sqlalchemy import ColumnElement, Table, bindparam, select
 
 from app.core.clock import utcnow
 from app.core.config import Settings
+from app.core.ids import has_prefix
 from app.core.reads import AnySelect, LoopReader
+from app.domain.errors import NotFound
 from app.models.base import UTCDateTime
 from app.models.buyer import Coupon, Favourite, PaymentAccount
 from app.models.order import Order
@@ -130,6 +132,17 @@ _MY_COUPONS = _owned(
     _COUPONS.c.expires_at > _NOW,
     ascending=True,
 )
+
+
+# One coupon, for the platform that issued it (no account scope: only the platform key reaches it).
+_COUPON = select(_COUPONS).where(_COUPONS.c.id == bindparam("id"))
+
+
+async def coupon(reader: LoopReader, coupon_id: str) -> dict[str, Any]:
+    row = await reader.one(_COUPON, {"id": coupon_id}) if has_prefix(coupon_id, "cpn") else None
+    if row is None:
+        raise NotFound(f"Coupon {coupon_id} does not exist.")
+    return views.coupon(row)
 
 
 async def coupons(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:

@@ -150,6 +150,7 @@ def test_favourites_add_list_remove(client: TestClient, buyers: Buyers) -> None:
     assert r.status_code == 201, r.text
     teapot = r.json()
     assert teapot["id"].startswith("fav_")
+    assert r.headers["location"] == f"/v1/me/favourites/{teapot['id']}"
     assert (teapot["product_ref"], teapot["note"]) == ("sku-1", "for mum")
     r = client.post("/v1/me/favourites", json={"product_ref": "sku-2"}, headers=mia)
     assert r.status_code == 201, r.text
@@ -302,3 +303,18 @@ def test_only_the_platform_issues_and_redeems_coupons(client: TestClient, buyers
     assert_problem(client.post(f"/v1/coupons/{mine['id']}/redeem", headers=buyers.mia_auth), 403, "forbidden")
     assert_problem(client.post("/v1/coupons/cpn_nope/redeem", headers=PLATFORM), 404, "not_found")
     assert client.get("/v1/me/coupons", headers=buyers.mia_auth).json()["data"] == [mine]
+
+
+def test_issued_coupon_is_at_its_location_for_the_platform_only(client: TestClient, buyers: Buyers) -> None:
+    r = client.post("/v1/coupons", json=coupon(buyers.mia["id"], code="HELLO"), headers=PLATFORM)
+    assert r.status_code == 201, r.text
+    issued = r.json()
+    assert r.headers["location"] == f"/v1/coupons/{issued['id']}"
+    r = client.get(r.headers["location"], headers=PLATFORM)
+    assert r.status_code == 200, r.text
+    assert r.json() == issued
+    client.post(f"/v1/coupons/{issued['id']}/redeem", headers=PLATFORM)
+    assert client.get(f"/v1/coupons/{issued['id']}", headers=PLATFORM).json()["used_at"] is not None
+    assert_problem(client.get(f"/v1/coupons/{issued['id']}", headers=buyers.mia_auth), 403, "forbidden")
+    assert_problem(client.get("/v1/coupons/cpn_nope", headers=PLATFORM), 404, "not_found")
+    assert_problem(client.get("/v1/coupons/nope", headers=PLATFORM), 404, "not_found")
