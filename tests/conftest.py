@@ -98,7 +98,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-_TABLES = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+# Children first, in one round trip: on tables this small a DELETE takes about a millisecond where
+# TRUNCATE (new files for every table and index) takes about 70, for each PostgreSQL test.
+_EMPTY_TABLES = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -115,7 +117,7 @@ def database_url(
         pytest.skip(f"PostgreSQL unreachable at {PG_URL}; set CBD_REQUIRE_POSTGRES=1 to make this a failure")
     engine = create_engine(pg_template)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {_TABLES} CASCADE"))
+        conn.exec_driver_sql(_EMPTY_TABLES)
     engine.dispose()
     yield pg_template
 
