@@ -15,6 +15,7 @@ from tests.conftest import BACKENDS, PG_URL, _fresh_pg_database, _worker, drop_p
 from tests.serving import serving
 
 PLATFORM_KEY = "pk_test_contract_0123456789abcdef"
+OWNER_PASSWORD = "contract owner passphrase 2026"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Live:
     url: str
     platform_key: str
     seller_key: str
+    account_token: str  # the seller's owner account, logged in: buyer endpoints and seller ones
 
 
 def _database(backend: str, tmp: Path, sqlite_template: Path, pg_admin_url: str | None) -> Iterator[str]:
@@ -60,7 +62,12 @@ def _live(database_url: str, tmp: Path) -> Iterator[Live]:
         platform = {"Authorization": f"Bearer {PLATFORM_KEY}"}
         seller = httpx.post(
             f"{url}/v1/sellers",
-            json={"name": "Contract Shop", "email": "contract@shop.example", "country": "DE"},
+            json={
+                "name": "Contract Shop",
+                "email": "contract@shop.example",
+                "country": "DE",
+                "owner_password": OWNER_PASSWORD,
+            },
             headers=platform,
         )
         assert seller.status_code == 201, seller.text
@@ -68,7 +75,12 @@ def _live(database_url: str, tmp: Path) -> Iterator[Live]:
             f"{url}/v1/sellers/{seller.json()['id']}/api-keys", json={"name": "contract"}, headers=platform
         )
         assert key.status_code == 201, key.text
-        yield Live(url, PLATFORM_KEY, key.json()["key"])
+        login = httpx.post(
+            f"{url}/v1/auth/login",
+            json={"identifier": "contract@shop.example", "password": OWNER_PASSWORD},
+        )
+        assert login.status_code == 200, login.text
+        yield Live(url, PLATFORM_KEY, key.json()["key"], login.json()["access_token"])
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
