@@ -138,8 +138,7 @@ class RequestLimits:
         self._storage: Counters
         self._threads: CapacityLimiter | None = None
         if url.split("://", 1)[0] == "memory":
-            # Counted on the loop: microseconds. Not ``limits``' MemoryStorage, which starts a thread
-            # every 10 ms to expire keys (a third more CPU on a GET by id in bench/cpu.py).
+            # Counted on the loop, not in ``limits``' MemoryStorage, whose expiry timer thread costs CPU.
             self._storage = LocalCounters()
         else:
             # A Redis that stops answering must fail fast (then open), not hold every request.

@@ -8,7 +8,7 @@ Fonts (``pdf_fonts``): fpdf2's core fonts encode Latin-1 only, and statements ar
 cover uses the first Unicode TTF found at a few well-known paths (DejaVu, Noto, Liberation), with any CJK
 font found as a fallback; a character no loaded font has becomes "?" in the PDF, never in the stored text.
 Without any TTF it falls back to Helvetica (Windows-1252) under the same rule. Image captions are ours and
-always in Helvetica: embedding a TTF subset per image page costs a quarter of a second. Font files are not
+always in Helvetica: embedding a TTF subset per image page is slow. Font files are not
 shipped: the machine provides them (Debian: fonts-dejavu-core).
 
 Page estimate: the cover is laid out as lines of fixed height and paginated by our own rule (an index
