@@ -259,7 +259,10 @@ class PostgresLoopReader:
         statement = self._statements.get(select)
         args = statement.parameters(params)
         pool = self._pools.get()
-        async with asyncio.timeout(ACQUIRE_TIMEOUT):
+        if pool.slots.locked():  # a timer only when there is a wait: a free slot is taken at once
+            async with asyncio.timeout(ACQUIRE_TIMEOUT):
+                await pool.slots.acquire()
+        else:
             await pool.slots.acquire()
         try:
             while True:

@@ -50,6 +50,8 @@ class UTCDateTime(TypeDecorator[datetime]):
                 return None if value is None else parse(value).replace(tzinfo=UTC)
 
             return from_text
+        if dialect.driver == "asyncpg":
+            return None  # asyncpg decodes timestamptz as UTC-aware datetimes already
 
         def to_utc(value: datetime | None) -> datetime | None:
             if value is None or value.tzinfo is UTC:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
@@ -14,6 +14,7 @@ from app.dependencies import (
     IdempotencyKey,
     IfMatch,
     PlatformCaller,
+    QueryModel,
     SellerOrPlatform,
 )
 from app.domain import errors as e
@@ -177,8 +178,11 @@ class CaseQuery(ListQuery):
     )
 
 
+Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
+
+
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
-async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Annotated[CaseQuery, Query()]) -> Response:
+async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Response:
     """List chargebacks, newest first.
 
     A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).

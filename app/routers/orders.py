@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, SellerOrPlatform
+from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, QueryModel, SellerOrPlatform
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
 from app.routers.support import ListQuery, create_once, json_response, sends
@@ -64,8 +64,11 @@ class OrderQuery(ListQuery):
     buyer_account_id: str | None = Field(default=None, max_length=40)
 
 
+Filters = Annotated[OrderQuery, Depends(QueryModel(OrderQuery))]
+
+
 @router.get("", response_model=OrderPage, responses=error_responses(*_AUTH, e.CursorMismatch))
-async def list_orders(caller: SellerOrPlatform, db: DbDep, q: Annotated[OrderQuery, Query()]) -> Response:
+async def list_orders(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Response:
     """List orders with their fund details, newest first."""
     f = reads.OrderFilter(
         seller_id=q.seller_id,

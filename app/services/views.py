@@ -34,6 +34,7 @@ def json_text(data: Any) -> str:
 
 
 Row = Any  # a record of the loop reader or an ORM object: the table's columns as attributes
+_STATUS = {s.value: s for s in cs.CaseStatus}  # a lookup, not an enum call, per row of a list
 
 
 class CaseClock:
@@ -51,7 +52,7 @@ def chargeback(case: Row, settings: Settings, now: datetime) -> dict[str, Any]:
 def chargeback_at(case: Row, clock: CaseClock) -> dict[str, Any]:
     due = case.respond_by
     due_local = due.astimezone(clock.calendar.timezone)
-    status = cs.effective_status(cs.CaseStatus(case.status), due, clock.now)
+    status = cs.effective_status(_STATUS[case.status], due, clock.now)
     open_ = status in cs.OPEN_STATUSES and clock.now <= due
     return {
         "id": case.id,
@@ -259,7 +260,7 @@ def buyer_orders(rows: Iterable[Row], now: datetime) -> list[dict[str, Any]]:
                 "chargebacks": [],
             }
         if row.cb_id is not None:
-            status = cs.effective_status(cs.CaseStatus(row.cb_status), row.cb_respond_by, now)
+            status = cs.effective_status(_STATUS[row.cb_status], row.cb_respond_by, now)
             body["chargebacks"].append(
                 {
                     "id": row.cb_id,

@@ -125,6 +125,12 @@ def test_limit_bounds(client: TestClient, world: World, subtests: pytest.Subtest
             assert len(ids(client, world.seller_headers, limit=limit)) == 1
 
 
+def test_every_bad_filter_is_named_at_once(client: TestClient, world: World) -> None:
+    r = listing(client, world.seller_headers, limit="many", status="open", respond_by_before="soon")
+    assert_invalid(r, "limit")
+    assert {e["field"] for e in r.json()["errors"]} == {"limit", "status", "respond_by_before"}
+
+
 def test_garbage_cursor_is_invalid(client: TestClient, world: World, subtests: pytest.Subtests) -> None:
     new_case(client, world)
     for name, cursor in [
