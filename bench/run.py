@@ -163,6 +163,7 @@ LABELS = {
     "reason_category": "list reason_category",
     "order_id": "list order_id",
     "respond_by_before": "list respond_by_before",
+    "due_first": "list respond_by_before, soonest due first",
     "updated_since": "list updated_since",
 }
 PAGES = ("page 1", "page 1,000")

@@ -44,7 +44,7 @@ from app.domain.reasons import classify
 from app.models import ApiKey, Chargeback, Order, Seller
 from app.security.api_keys import generate_api_key
 from app.services.pagination import encode_cursor, query_tag
-from app.services.reads import CaseFilter
+from app.services.reads import SORT_DEADLINE, SORT_NEWEST, CaseFilter
 
 DAY = 86_400.0
 PAGE = 50
@@ -230,6 +230,8 @@ def measured_lists(
         "reason_category": {"reason_category": "not_received"},
         "order_id": {"order_id": big_order},
         "respond_by_before": {"respond_by_before": _iso(now + timedelta(days=3))},
+        # The same horizon as a work queue: soonest deadline first.
+        "due_first": {"respond_by_before": _iso(now + timedelta(days=3)), "sort": "respond_by"},
         # A reconciler catching up on the last three quarters of the history.
         "updated_since": {"updated_since": _iso(end - span * 0.75)},
     }
@@ -243,6 +245,7 @@ def cursor_tag(params: dict[str, str]) -> str:
         order_id=params.get("order_id"),
         respond_by_before=_at(params.get("respond_by_before")),
         updated_since=_at(params.get("updated_since")),
+        sort=params.get("sort", SORT_NEWEST),
     )
     return query_tag("chargebacks", *astuple(f))
 
@@ -259,7 +262,7 @@ def deep_cursor(
     The same predicates and order as ``GET /v1/chargebacks``, by ``OFFSET`` (this runs once, at seeding).
     """
     c = Chargeback.__table__.c  # type: ignore[attr-defined]
-    q = select(c.id, c.created_at, c.updated_at).where(c.seller_id == seller)
+    q = select(c.id, c.created_at, c.updated_at, c.respond_by).where(c.seller_id == seller)
     if "status" in params:  # needs_response only: its deadline must lie ahead
         q = q.where(c.status == params["status"], c.respond_by >= now)
     if "reason_category" in params:
@@ -274,6 +277,8 @@ def deep_cursor(
             c.updated_at >= datetime.fromisoformat(since), c.updated_at <= now - timedelta(seconds=lag)
         )
         order = (c.updated_at.asc(), c.id.asc())
+    elif params.get("sort") == SORT_DEADLINE:
+        order = (c.respond_by.asc(), c.id.asc())
     else:
         order = (c.created_at.desc(), c.id.desc())
     rows = conn.execute(q.order_by(*order).offset(PAGE * (DEEP_PAGE - 1) - 1).limit(2)).all()
@@ -281,7 +286,7 @@ def deep_cursor(
     if len(rows) < 2:  # page 1,000 would be empty
         return None, length
     last = rows[0]
-    at = last.updated_at if since is not None else last.created_at
+    at = last.updated_at if since is not None else getattr(last, params.get("sort", SORT_NEWEST))
     return encode_cursor(at, last.id, cursor_tag(params)), length
 
 

@@ -41,8 +41,12 @@ class Chargeback(SQLModel, table=True):
         Index("ix_chargeback_seller_status_created", "seller_id", "status", "created_at", "id"),
         Index("ix_chargeback_seller_category_created", "seller_id", "reason_category", "created_at", "id"),
         Index("ix_chargeback_seller_order_created", "seller_id", "order_id", "created_at", "id"),
-        Index("ix_chargeback_seller_respond_by", "seller_id", "respond_by", "created_at", "id"),
+        Index("ix_chargeback_seller_respond_by", "seller_id", "respond_by", "id"),  # sort=respond_by
         Index("ix_chargeback_seller_updated", "seller_id", "updated_at", "id"),
+        # The platform's lists across sellers, in each of their orders.
+        Index("ix_chargeback_created", "created_at", "id"),
+        Index("ix_chargeback_respond_by", "respond_by", "id"),
+        Index("ix_chargeback_updated", "updated_at", "id"),
         Index("ix_chargeback_status_respond_by", "status", "respond_by"),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -163,6 +164,11 @@ def _bulk_result(index: int, outcome: ingestion.Outcome) -> BulkItemResult:
     return BulkItemResult(index=index, status=problem["status"], problem=problem)
 
 
+class CaseSort(StrEnum):
+    CREATED_AT = "created_at"
+    RESPOND_BY = "respond_by"
+
+
 class CaseQuery(ListQuery):
     """The list's filters, validated as one model."""
 
@@ -176,6 +182,11 @@ class CaseQuery(ListQuery):
     received_before: AwareTimestamp | None = Field(
         default=None, description="Only cases whose notice arrived before this instant."
     )
+    sort: CaseSort = Field(
+        default=CaseSort.CREATED_AT,
+        description="`created_at`: newest first (the default). `respond_by`: soonest deadline first, "
+        "ties by id; with `respond_by_before`, the cases due soonest. Not with `updated_since`.",
+    )
 
 
 Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
@@ -183,11 +194,12 @@ Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
 
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Response:
-    """List chargebacks, newest first.
+    """List chargebacks, newest first or soonest deadline first.
 
     A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).
-    Pages are cursor-based: pass `next_cursor` back as `cursor` with the same filters. For nightly
-    reconciliation use `updated_since`, which lists oldest change first.
+    Pages are cursor-based: pass `next_cursor` back as `cursor` with the same filters and sort. To
+    work through what is due, use `sort=respond_by` (with `respond_by_before` for a horizon). For
+    nightly reconciliation use `updated_since`, which lists oldest change first.
     """
     f = reads.CaseFilter(
         seller_id=q.seller_id,
@@ -198,6 +210,7 @@ async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> R
         received_since=q.received_since,
         received_before=q.received_before,
         updated_since=q.updated_since,
+        sort=q.sort.value,
     )
     return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))
 

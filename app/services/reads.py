@@ -20,7 +20,7 @@ from app.core.config import Settings
 from app.core.ids import has_prefix
 from app.core.reads import AnySelect, LoopReader
 from app.domain import case_states as cs
-from app.domain.errors import NotFound
+from app.domain.errors import FieldProblem, InvalidInput, NotFound
 from app.models.account import Account, Registration
 from app.models.base import UTCDateTime
 from app.models.chargeback import CaseEvent, Chargeback
@@ -66,6 +66,12 @@ async def chargeback(reader: LoopReader, settings: Settings, caller: Caller, cas
     return views.chargeback(row, settings, utcnow())
 
 
+SORT_NEWEST, SORT_DEADLINE = (
+    "created_at",
+    "respond_by",
+)  # the case list's orders: newest first, soonest due first
+
+
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
     seller_id: str | None = None  # the platform's filter; a seller is always scoped to itself
@@ -76,6 +82,7 @@ class CaseFilter:
     received_since: datetime | None = None
     received_before: datetime | None = None
     updated_since: datetime | None = None
+    sort: str = SORT_NEWEST
 
 
 def _case_list(f: CaseFilter, after: bool) -> Scoped:
@@ -98,7 +105,12 @@ def _case_list(f: CaseFilter, after: bool) -> Scoped:
         q = q.where(c.received_at >= bindparam("received_since", type_=UTCDateTime()))
     if f.received_before is not None:
         q = q.where(c.received_at < bindparam("received_before", type_=UTCDateTime()))
-    q = keyset_select(q, c.id, c.created_at, c.updated_at, after=after, changes=f.updated_since is not None)
+    if f.sort == SORT_DEADLINE:
+        q = keyset_select(q, c.id, c.respond_by, c.updated_at, after=after, changes=False, ascending=True)
+    else:
+        q = keyset_select(
+            q, c.id, c.created_at, c.updated_at, after=after, changes=f.updated_since is not None
+        )
     return Scoped(q, c.seller_id)
 
 
@@ -116,6 +128,7 @@ def _case_list_for(f: CaseFilter, after: bool) -> Scoped:
         f.received_since is not None,
         f.received_before is not None,
         f.updated_since is not None,
+        f.sort,
         after,
     )
     query = _CASE_LISTS.get(shape)
@@ -127,7 +140,13 @@ def _case_list_for(f: CaseFilter, after: bool) -> Scoped:
 async def chargebacks(
     reader: LoopReader, settings: Settings, caller: Caller, f: CaseFilter, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    """A page of cases, newest first (or oldest change first with ``updated_since``), by keyset."""
+    """A page of cases, newest first or soonest due first (or oldest change first with
+    ``updated_since``), by keyset."""
+    if f.sort != SORT_NEWEST and f.updated_since is not None:
+        raise InvalidInput(
+            "updated_since lists oldest change first; it cannot be combined with another sort.",
+            errors=[FieldProblem("sort", "not allowed with updated_since")],
+        )
     now = utcnow()
     tag = query_tag("chargebacks", *astuple(f))
     params = keyset(settings, tag, limit, cursor, f.updated_since) | {
@@ -145,7 +164,7 @@ async def chargebacks(
     rows = await read_all(reader, query, caller, **params)
     clock = views.CaseClock(settings, now)
     page = [views.chargeback_at(r, clock) for r in rows[:limit]]
-    return views.page(page, next_after(rows, limit, f.updated_since, tag))
+    return views.page(page, next_after(rows, limit, f.updated_since, tag, f.sort))
 
 
 # A case always has its ``chargeback.created`` event: no rows means no such case for this caller.

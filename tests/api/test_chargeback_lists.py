@@ -233,6 +233,32 @@ def test_respond_by_before_filter_is_strict(
     assert ids(client, headers, respond_by_before="2026-10-14T00:00:00Z") == [later, normal, soon]
 
 
+def test_sort_by_deadline_lists_soonest_first_and_pages_by_keyset(
+    client: TestClient, world: World, time_machine: TimeMachineFixture
+) -> None:
+    same_day = sorted([new_case(client, world), new_case(client, world)])  # both due Fri 9 Oct: by id
+    soon = new_case(client, world, provider_due_at="2026-09-30T10:00:00Z")
+    time_machine.move_to(datetime(2026, 10, 8, 2, 0, tzinfo=UTC), tick=False)  # due Tue 13 Oct
+    later = new_case(client, world)
+    headers = world.seller_headers
+    expected = [soon, *same_day, later]
+
+    assert ids(client, headers, sort="respond_by") == expected
+    assert ids(client, headers) == [later, soon, *reversed(same_day)]  # newest first stays the default
+    assert [i for page in all_pages(client, headers, sort="respond_by", limit=1) for i in page] == expected
+    due = z(T0_RESPOND_BY + timedelta(microseconds=1))
+    assert ids(client, headers, sort="respond_by", respond_by_before=due) == [soon, *same_day]
+    assert ids(client, PLATFORM, sort="respond_by") == expected
+
+    # A cursor belongs to its sort; the sort is no partner of updated_since's own order.
+    cursor = listing(client, headers, sort="respond_by", limit=1).json()["next_cursor"]
+    mismatch = listing(client, headers, cursor=cursor, limit=1)
+    assert mismatch.status_code == 422, mismatch.text
+    assert mismatch.json()["code"] == "cursor_mismatch"
+    assert_invalid(listing(client, headers, sort="respond_by", updated_since=z(T0)), "sort")
+    assert_invalid(listing(client, headers, sort="deadline"), "sort")
+
+
 def test_received_range_filters_by_when_the_notice_arrived(client: TestClient, world: World) -> None:
     early = new_case(client, world, received_at="2026-09-27T08:00:00Z")
     middle = new_case(client, world, received_at="2026-09-28T08:00:00Z")
