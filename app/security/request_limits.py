@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from anyio import CapacityLimiter, to_thread
 from limits import RateLimitItem, parse
@@ -55,6 +55,7 @@ RATE_LIMIT_HEADERS = {
     },
 }
 _WARN_EVERY_SECONDS = 60.0
+_ADDRESSES_KEPT = 4096  # digests of client addresses remembered (forgotten all at once when full)
 _STORE_TIMEOUT = 0.5  # seconds
 _SWEEP_SECONDS = 60.0
 _DIGEST_BYTES = 16  # 128 bits: no two clients share a counter in practice
@@ -70,16 +71,18 @@ class Policy:
     item: RateLimitItem
     header: str
     key_head: str
+    amount: int
+    window: int  # seconds
 
 
 def policy(name: str, rate: str) -> Policy:
     item = parse(rate)
     window = item.get_expiry()
-    return Policy(name, item, f'"{name}";q={item.amount};w={window}', f"{name}/{item.amount}/{window}/")
+    head = f"{name}/{item.amount}/{window}/"
+    return Policy(name, item, f'"{name}";q={item.amount};w={window}', head, item.amount, window)
 
 
-@dataclass(frozen=True, slots=True)
-class Count:
+class Count(NamedTuple):  # a tuple: built twice a request, where a frozen dataclass costs more
     policy: Policy
     allowed: bool
     remaining: int
@@ -91,11 +94,20 @@ class Count:
 
 
 class Counters(Protocol):
-    """What the limits need of a store: ``limits``' storages have it."""
+    """A store of fixed-window counters: one hit gives the count and when the window ends."""
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
+    def hit(self, key: str, window: int) -> tuple[int, float]: ...
 
-    def get_expiry(self, key: str) -> float: ...
+
+class StoredCounters:
+    """``limits``' storages (Redis) as counters: their own increment, then the counter's expiry."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def hit(self, key: str, window: int) -> tuple[int, float]:
+        used = self._storage.incr(key, window)
+        return used, self._storage.get_expiry(key)
 
 
 class LocalCounters:
@@ -106,19 +118,16 @@ class LocalCounters:
         self._counts: dict[str, tuple[int, float]] = {}
         self._sweep_at = 0.0
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+    def hit(self, key: str, window: int) -> tuple[int, float]:
         now = time.time()
         if now >= self._sweep_at:  # forget ended windows now and then, so the dict stays small
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
             self._sweep_at = now + _SWEEP_SECONDS
         used, ends = self._counts.get(key, (0, 0.0))
         if ends <= now:
-            used, ends = 0, now + expiry
-        self._counts[key] = (used + amount, ends)
-        return used + amount
-
-    def get_expiry(self, key: str) -> float:
-        return self._counts.get(key, (0, time.time()))[1]
+            used, ends = 0, now + window
+        self._counts[key] = found = (used + 1, ends)
+        return found
 
 
 class RequestLimits:
@@ -150,11 +159,13 @@ class RequestLimits:
                 raise ValueError(
                     "RATE_LIMIT_STORAGE_URL must name a synchronous storage (memory://, redis://)"
                 )
-            self._storage = storage
+            self._storage = StoredCounters(storage)
             # Counted in a thread of its own pool: a slow Redis never stalls the loop nor takes a
             # handler's thread.
             self._threads = CapacityLimiter(32)
         self._warned_at = -math.inf
+        self._addresses: dict[str, str] = {}
+        self._policy_headers: dict[tuple[str, ...], bytes] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -170,8 +181,8 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         headers = [
-            (b"ratelimit-policy", ", ".join(c.policy.header for c in counts).encode()),
-            (b"ratelimit", ", ".join(c.header for c in counts).encode()),
+            (b"ratelimit-policy", self._policy_header(counts)),
+            (b"ratelimit", ", ".join([c.header for c in counts]).encode()),
         ]
         refused = next((c for c in counts if not c.allowed), None)
         if refused is not None:
@@ -180,8 +191,8 @@ class RequestLimits:
                 429,
                 "rate_limited",
                 "Too many requests",
-                f"Over the {refused.policy.name} limit of {refused.policy.item.amount} requests per "
-                f"{refused.policy.item.get_expiry()} s; retry after {refused.reset} s.",
+                f"Over the {refused.policy.name} limit of {refused.policy.amount} requests per "
+                f"{refused.policy.window} s; retry after {refused.reset} s.",
                 headers={"Retry-After": str(refused.reset)},
             )
             response.raw_headers.extend(headers)
@@ -202,10 +213,24 @@ class RequestLimits:
         if token_digest is not None and self._platform and hmac.compare_digest(token_digest, self._platform):
             return [(self.platform, "platform")]
         client = scope.get("client")
-        checks = [(self.per_address, self._digest("address", client[0] if client else "unknown"))]
+        address = client[0] if client else "unknown"
+        address_digest = self._addresses.get(address)
+        if address_digest is None:  # a client sends many requests from one address: digest it once
+            if len(self._addresses) >= _ADDRESSES_KEPT:
+                self._addresses.clear()
+            address_digest = self._addresses[address] = self._digest("address", address)
+        checks = [(self.per_address, address_digest)]
         if token_digest is not None:
             checks.append((self.per_key, token_digest))
         return checks
+
+    def _policy_header(self, counts: list[Count]) -> bytes:
+        """``RateLimit-Policy`` for the counted policies: one of a few lists, each built once."""
+        names = tuple(c.policy.name for c in counts)
+        found = self._policy_headers.get(names)
+        if found is None:
+            found = self._policy_headers[names] = ", ".join(c.policy.header for c in counts).encode()
+        return found
 
     def _digest(self, kind: str, value: str) -> str:
         """A keyed BLAKE2b digest (a MAC): the storage never sees a token or an address."""
@@ -222,13 +247,12 @@ class RequestLimits:
         counts: list[Count] = []
         try:
             for policy, key in checks:
-                name, window = policy.key_head + key, policy.item.get_expiry()
-                used = self._storage.incr(name, window)
-                allowed = used <= policy.item.amount
+                used, ends = self._storage.hit(policy.key_head + key, policy.window)
+                allowed = used <= policy.amount
                 # The counter lasts until its very edge: one second past it is the honest wait.
-                wait = max(0, int(self._storage.get_expiry(name) - time.time())) + 1
-                reset = wait if not allowed else min(wait, window)
-                counts.append(Count(policy, allowed, max(0, policy.item.amount - used), reset))
+                wait = max(0, int(ends - time.time())) + 1
+                reset = wait if not allowed else min(wait, policy.window)
+                counts.append(Count(policy, allowed, max(0, policy.amount - used), reset))
                 if not allowed:
                     break
         except StorageError as exc:
