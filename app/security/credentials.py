@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, TextClause, bindparam, select
 from sqlmodel import col
 
 from app.core.clock import utcnow
@@ -98,8 +98,14 @@ class Scoped:
     the same rule and no statement is built per request.
     """
 
-    def __init__(self, statement: AnySelect, owner: ColumnElement[Any]) -> None:
-        self.everyone = statement
+    def __init__(
+        self,
+        statement: AnySelect,
+        owner: ColumnElement[Any],
+        across: ColumnElement[bool] | TextClause | None = None,
+    ) -> None:
+        # ``across``: what only the platform's reads across owners say (a partial index's predicate).
+        self.everyone = statement if across is None else statement.where(across)
         self.one_seller = statement.where(owner == bindparam(TENANT))
         self.key_holder = statement.where(owner == _KEY_HOLDER)
 

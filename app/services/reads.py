@@ -23,7 +23,7 @@ from app.domain import case_states as cs
 from app.domain.errors import FieldProblem, InvalidInput, NotFound
 from app.models.account import Account, Registration
 from app.models.base import UTCDateTime
-from app.models.chargeback import CaseEvent, Chargeback
+from app.models.chargeback import ACROSS_SELLERS, CaseEvent, Chargeback
 from app.models.evidence import Appeal, Evidence
 from app.models.message import Message
 from app.models.order import Order
@@ -111,7 +111,7 @@ def _case_list(f: CaseFilter, after: bool) -> Scoped:
         q = keyset_select(
             q, c.id, c.created_at, c.updated_at, after=after, changes=f.updated_since is not None
         )
-    return Scoped(q, c.seller_id)
+    return Scoped(q, c.seller_id, across=ACROSS_SELLERS)
 
 
 _CASE_LISTS: dict[tuple[Any, ...], Scoped] = {}
