@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Float, String, bindparam, cast, func, select, text
 from sqlmodel import Session
@@ -235,6 +235,22 @@ def test_dependency_overrides_of_the_caller_reach_every_route(client: TestClient
     finally:
         app.dependency_overrides.clear()
     assert_problem(client.get("/v1/orders/ord_missing"), 401, "invalid_credential")
+
+
+def test_an_override_of_the_caller_may_take_the_request(client: TestClient, app: FastAPI) -> None:
+    seen: list[str] = []
+
+    def platform_for(request: Request) -> Caller:  # a plain function, given the request
+        seen.append(request.url.path)
+        return PLATFORM_CALLER
+
+    app.dependency_overrides[current_caller] = platform_for
+    try:
+        assert_problem(client.get("/v1/sellers/sel_00000000000000000000000000"), 404, "not_found")
+        assert_problem(client.get("/v1/me"), 403, "forbidden")  # the gate still judges what it returns
+    finally:
+        app.dependency_overrides.clear()
+    assert seen[0] == "/v1/sellers/sel_00000000000000000000000000"
 
 
 def test_an_overridden_gate_replaces_the_early_check_too(client: TestClient, app: FastAPI) -> None:
