@@ -7,6 +7,7 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+_CHARS = frozenset(_ALPHABET)
 _lock = threading.Lock()
 _last = 0
 
@@ -32,4 +33,4 @@ def new_id(prefix: str) -> str:
 def has_prefix(value: str, prefix: str) -> bool:
     """True when ``value`` looks like an id of this type (cheap shape check before a query)."""
     body = value[len(prefix) + 1 :]
-    return value.startswith(prefix + "_") and len(body) == 26 and all(c in _ALPHABET for c in body)
+    return value.startswith(prefix + "_") and len(body) == 26 and _CHARS.issuperset(body)
