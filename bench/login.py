@@ -11,8 +11,9 @@ wrk on CPU 1 logs in with ``--connections`` connections (``bench/lua/login.lua``
 phone in turn, always the right password, every request from a new forwarded address so the
 per-address limit never answers 429). This process, also on CPU 1, is the probe: ``--probe-rate``
 requests a second to each of ``GET /healthz`` and ``GET /v1/chargebacks/{id}`` (a seller's key), one
-at a time on one keep-alive connection, for ``--seconds``: once alone, once while wrk logs in.
-Latency is from sending a request to reading its answer.
+at a time on one keep-alive connection, for ``--seconds``: alone, then while wrk logs in, ``--rounds``
+times in turn; each endpoint's p50 and p99 are over every round's samples pooled, and each round's
+p99 ratio is shown too. Latency is from sending a request to reading its answer.
 
 Prints a markdown table and appends JSON lines to bench/results/results.jsonl (``"bench": "login"``).
 """
@@ -29,6 +30,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import create_engine
 from sqlmodel import Session
@@ -111,6 +113,11 @@ def probe(port: int, targets: list[tuple[str, str, dict[str, str]]], rate: float
     return {"late": late, **latencies}
 
 
+def samples(passes: list[Row], name: str) -> list[float]:
+    """The latencies of ``name`` in every pass, pooled."""
+    return [ms for p in passes for ms in cast(list[float], p[name])]
+
+
 def summary(ms: list[float]) -> dict[str, float]:
     return {"n": len(ms), "p50_ms": statistics.median(ms), "p99_ms": statistics.quantiles(ms, n=100)[98]}
 
@@ -135,29 +142,52 @@ def measure(
     warm = login_load(base, identifiers, first_run, 2, a.connections)
     probe(a.port, targets, a.probe_rate, 1)
     warm.communicate()
-    alone = probe(a.port, targets, a.probe_rate, a.seconds)
-    cpu_before, started = cpu_seconds(pid), time.perf_counter()
-    load = login_load(base, identifiers, first_run + 1, a.seconds + 2, a.connections)
-    time.sleep(1)
-    loaded = probe(a.port, targets, a.probe_rate, a.seconds)
-    out, err = load.communicate()
-    cores = (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started)
-    if load.returncode:
-        raise SystemExit(f"wrk: {err}")
-    logins = wrk_output(out)
-    rows: list[Row] = [{"case": "logins", **common, **logins, "server_cores": round(cores, 2)}]
+    alone: list[Row] = []
+    loaded: list[Row] = []
+    logins: list[dict[str, float]] = []
+    cores: list[float] = []
+    # Passes alone and under logins alternate, so a change in the machine's other load falls on both.
+    for r in range(a.rounds):
+        alone.append(probe(a.port, targets, a.probe_rate, a.seconds))
+        cpu_before, started = cpu_seconds(pid), time.perf_counter()
+        load = login_load(base, identifiers, first_run + 1 + r, a.seconds + 2, a.connections)
+        time.sleep(1)
+        loaded.append(probe(a.port, targets, a.probe_rate, a.seconds))
+        out, err = load.communicate()
+        cores.append((cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started))
+        if load.returncode:
+            raise SystemExit(f"wrk: {err}")
+        logins.append(wrk_output(out))
+    rows: list[Row] = [
+        {
+            "case": "logins",
+            **common,
+            "rounds": a.rounds,
+            **{k: statistics.median(run[k] for run in logins) for k in ("rps", "p50_ms", "p99_ms")},
+            "errors": sum(run["errors"] for run in logins),
+            "rps_rounds": [run["rps"] for run in logins],
+            "server_cores": round(statistics.median(cores), 2),
+        }
+    ]
     for name, _, _ in targets:
-        before, during = summary(alone[name]), summary(loaded[name])  # type: ignore[arg-type]
+        # Every round's samples pooled: the p99 of a few thousand, not of one pass's few hundred.
+        before, during = summary(samples(alone, name)), summary(samples(loaded, name))
+        rounds = [
+            summary(samples([d], name))["p99_ms"] / summary(samples([b], name))["p99_ms"]
+            for b, d in zip(alone, loaded, strict=True)
+        ]
         rows.append(
             {
                 "case": f"probe {name}",
                 **common,
                 "probe_rate": a.probe_rate,
+                "rounds": a.rounds,
                 **{f"alone_{k}": v for k, v in before.items()},
                 **{f"loaded_{k}": v for k, v in during.items()},
-                "late_alone": alone["late"],
-                "late_loaded": loaded["late"],
+                "late_alone": sum(cast(int, p["late"]) for p in alone),
+                "late_loaded": sum(cast(int, p["late"]) for p in loaded),
                 "p99_ratio": during["p99_ms"] / before["p99_ms"],
+                "p99_ratio_rounds": [round(x, 2) for x in rounds],
             }
         )
     for row in rows:
@@ -193,7 +223,7 @@ def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
                 ("/healthz", "/healthz", {}),
                 ("GET chargeback by id", f"/v1/chargebacks/{case_id}", seller),
             ]
-            rows += measure(a, profile, cpus, server.pid, base, identifiers, targets, 2 * n)
+            rows += measure(a, profile, cpus, server.pid, base, identifiers, targets, n * (a.rounds + 1))
         finally:
             stop(server)
     return rows
@@ -202,8 +232,8 @@ def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
 def table(rows: list[Row]) -> str:
     lines = [
         "| profile | server CPUs | logins/s | login p50 / p99 ms | server cores busy | endpoint "
-        "| p50 / p99 ms alone | p50 / p99 ms with logins | p99 ratio |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|",
+        "| p50 / p99 ms alone | p50 / p99 ms with logins | p99 ratio | p99 ratio by round |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     logins = {(r["profile"], r["server_cpus"]): r for r in rows if r["case"] == "logins"}
     for r in rows:
@@ -214,7 +244,8 @@ def table(rows: list[Row]) -> str:
             f"| {r['profile']} | {r['server_cpus']} | {w['rps']:.1f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} "
             f"| {w['server_cores']:.2f} | {str(r['case']).removeprefix('probe ')} "
             f"| {r['alone_p50_ms']:.2f} / {r['alone_p99_ms']:.2f} "
-            f"| {r['loaded_p50_ms']:.2f} / {r['loaded_p99_ms']:.2f} | {r['p99_ratio']:.2f} |"
+            f"| {r['loaded_p50_ms']:.2f} / {r['loaded_p99_ms']:.2f} | {r['p99_ratio']:.2f} "
+            f"| {', '.join(f'{x:.2f}' for x in cast(list[float], r['p99_ratio_rounds']))} |"
         )
     return "\n".join(lines)
 
@@ -226,6 +257,7 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=200)
     ap.add_argument("--connections", type=int, default=12, help="wrk's, logging in")
     ap.add_argument("--seconds", type=int, default=10, help="each probe pass (wrk runs 2 s longer)")
+    ap.add_argument("--rounds", type=int, default=3, help="pairs of probe passes, alone then with logins")
     ap.add_argument("--probe-rate", type=float, default=50, help="requests a second to each probed endpoint")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     ap.add_argument("--port", type=int, default=8765)

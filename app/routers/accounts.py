@@ -164,14 +164,13 @@ def activate_account(body: AccountActivate, db: DbDep) -> Response:
     responses=error_responses(e.InvalidCredentials, e.AccountNotActive, e.IdentifierAmbiguous, e.RateLimited),
     openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
-def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
+async def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
     """Log in with an email, phone or member id and the password.
 
     Answers a short-lived access token and a one-use refresh token (`Cache-Control: no-store`).
     Repeated failures for one identifier or address are slowed down with 429 and `Retry-After`.
     """
-    with db.session() as session:
-        pair = auth.login(session, db.auth, body, client_address(request))
+    pair = await auth.login(db.loop_reader, db.session, db.auth, body, client_address(request))
     return json_response(pair, headers=NO_STORE)
 
 

@@ -12,6 +12,7 @@ hashed as UTF-8 as given, never truncated or case-folded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -20,8 +21,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 
-import anyio
-import anyio.to_thread
 from argon2 import Parameters, Type
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import VerificationError
@@ -70,7 +69,7 @@ def _yield_priority() -> None:
 
 
 class PasswordHasher:
-    """Hash and verify passwords under one profile; the async methods run in a bounded thread pool."""
+    """Hash and verify passwords under one profile, in a bounded pool of threads of its own."""
 
     def __init__(self, profile: str = DEFAULT_PROFILE, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         if profile not in PROFILES:
@@ -80,7 +79,6 @@ class PasswordHasher:
         self.profile = profile
         self.parameters = PROFILES[profile]
         self._argon2 = _Argon2.from_parameters(self.parameters)
-        self.limiter = anyio.CapacityLimiter(concurrency)
         # Hashes run on threads of their own, at the lowest priority, so the event loop comes first.
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="argon2", initializer=_yield_priority)
         # Same parameters as real hashes, so checking it costs what a real check costs.
@@ -109,11 +107,17 @@ class PasswordHasher:
         """Spend a real verification's time for an unknown identifier, so timing does not tell."""
         self.verify(self._dummy, password)
 
+    # The async methods await the hasher's own threads from the loop, so no worker thread sits
+    # blocked on the result; past ``concurrency`` hashes they wait in the pool's queue, as above.
+
     async def hash_async(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self.hash, password, limiter=self.limiter)
+        return await asyncio.wrap_future(self._pool.submit(self._argon2.hash, _utf8(password)))
 
     async def verify_async(self, stored: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self.verify, stored, password, limiter=self.limiter)
+        try:
+            return await asyncio.wrap_future(self._pool.submit(self._argon2.verify, stored, _utf8(password)))
+        except (VerificationError, ValueError):
+            return False
 
     async def verify_dummy_async(self, password: str) -> None:
-        await anyio.to_thread.run_sync(self.verify_dummy, password, limiter=self.limiter)
+        await self.verify_async(self._dummy, password)

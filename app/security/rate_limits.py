@@ -19,6 +19,7 @@ import re
 import time
 from functools import lru_cache
 
+from anyio import CapacityLimiter, to_thread
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import storage_from_string
@@ -59,6 +60,9 @@ class RateLimiter:
         self._hash_key = hash_key
         self._storage = storage_from_string(storage_url, key_prefix=key_prefix, wrap_exceptions=True)
         self._limiter = MovingWindowRateLimiter(self._storage)
+        # Counting in memory takes microseconds and may run on the loop; a Redis round trip may not.
+        self._in_memory = storage_url.split("://", 1)[0] == "memory"
+        self._threads = CapacityLimiter(32)
 
     def hit(self, scope: str, key: str, rate: str) -> int:
         """Count one attempt: 0 when allowed, else the whole seconds (≥ 1) until one is allowed again.
@@ -73,6 +77,12 @@ class RateLimiter:
         except StorageError as exc:
             raise _unavailable() from exc
         return max(1, math.ceil(reset_time - time.time()))
+
+    async def hit_async(self, scope: str, key: str, rate: str) -> int:
+        """``hit`` from the event loop: inline in memory, in a thread of the limiter's own for Redis."""
+        if self._in_memory:
+            return self.hit(scope, key, rate)
+        return await to_thread.run_sync(self.hit, scope, key, rate, limiter=self._threads)
 
     def clear(self, scope: str, key: str, rate: str) -> None:
         """Forget the attempts counted for ``key`` under ``scope`` at ``rate``."""

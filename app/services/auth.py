@@ -10,16 +10,19 @@ and presenting a used one revokes the whole session.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from anyio import to_thread
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.core.clock import utcnow
 from app.core.db import begin_write
 from app.core.ids import new_id
+from app.core.reads import LoopReader
 from app.domain import account_rules as rules
 from app.domain import login_throttle
 from app.domain.email_policy import email_key
@@ -80,60 +83,125 @@ def _fail(session: Session, key: str, now: datetime) -> None:
     session.commit()
 
 
-def login(session: Session, auth: Auth, data: LoginRequest, client: str) -> dict[str, Any]:
-    wait = auth.limiter.hit("login", client, rate_limits.LOGIN_PER_ADDRESS)
+# Built once and run as Core: the ORM's Python work per login held the GIL against the event loop.
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+_THROTTLES = LoginThrottle.__table__  # type: ignore[attr-defined]
+_THROTTLE = select(_THROTTLES.c.failures, _THROTTLES.c.last_failure_at).where(
+    _THROTTLES.c.key == bindparam("key")
+)
+_CANDIDATES = {
+    kind: select(_ACCOUNTS.c.id, _ACCOUNTS.c.password_hash, _ACCOUNTS.c.status)
+    # A deactivated account no longer answers to its email, phone or member id.
+    .where(column == bindparam("value"), _ACCOUNTS.c.status != "deactivated")
+    .order_by(_ACCOUNTS.c.created_at)
+    .limit(20)
+    for kind, column in (
+        ("email", _ACCOUNTS.c.email_key),
+        ("member_id", _ACCOUNTS.c.member_id),
+        ("phone", _ACCOUNTS.c.phone),
+    )
+}
+_STATUS = select(_ACCOUNTS.c.status).where(_ACCOUNTS.c.id == bindparam("id"))
+_RESET_THROTTLE = update(_THROTTLES).where(_THROTTLES.c.key == bindparam("throttle")).values(failures=0)
+# Only the hash that was verified is replaced: a password changed meanwhile stays.
+_REHASH = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account"), _ACCOUNTS.c.password_hash == bindparam("old_hash"))
+    .values(password_hash=bindparam("new_hash"))
+)
+_NEW_SESSION = insert(AuthSession.__table__)  # type: ignore[attr-defined]
+_NEW_REFRESH_TOKEN = insert(RefreshToken.__table__)  # type: ignore[attr-defined]
+
+
+async def login(
+    reader: LoopReader, sessions: Callable[[], Session], auth: Auth, data: LoginRequest, client: str
+) -> dict[str, Any]:
+    """Reads on the loop reader, hashes on the hasher's threads, one write transaction in a worker thread."""
+    wait = await auth.limiter.hit_async("login", client, rate_limits.LOGIN_PER_ADDRESS)
     if wait:
         raise RateLimited("Too many logins from this address; wait before trying again.", retry_after=wait)
     kind, value = identifier_of(data.identifier)
     key = _throttle_key(kind, value)
-    begin_write(session)
     now = utcnow()
-    throttle = session.get(LoginThrottle, key)
+    throttle = await reader.one(_THROTTLE, {"key": key})
     if throttle is not None:
         wait = login_throttle.retry_after(now, throttle.last_failure_at, throttle.failures)
         if wait:
-            session.rollback()
             raise RateLimited(
                 "Too many failed logins for this identifier; wait, or reset the password.", retry_after=wait
             )
-    accounts = candidates(session, kind, value)
-    session.rollback()  # no transaction is held while passwords are hashed
+    accounts = await reader.all(_CANDIDATES[kind], {"value": value})
     password = normalise_password(data.password)
     if not accounts:
-        auth.hasher.verify_dummy(password)
-    matched = [a for a in accounts if auth.hasher.verify(a.password_hash, password)]
-    begin_write(session)
-    if not matched:
-        _fail(session, key, now)
-        raise InvalidCredentials("The identifier or the password is not correct.")
-    if throttle is not None:
-        session.execute(update(LoginThrottle).where(col(LoginThrottle.key) == key).values(failures=0))
-    if len(matched) > 1:
-        session.commit()
-        raise IdentifierAmbiguous(
-            "This identifier and password belong to several accounts: log in with your member id."
-        )
-    account = session.get_one(Account, matched[0].id)
-    if account.status != "active":
-        session.commit()
-        raise AccountNotActive(
-            "This account is not active: activate it from the emailed link."
-            if account.status == "pending_activation"
-            else "This account has been deactivated."
-        )
-    if auth.hasher.needs_rehash(account.password_hash):
-        account.password_hash = auth.hasher.hash(password)
-    pair = _open_session(session, auth, account.id, now)
-    session.commit()
-    return pair
+        await auth.hasher.verify_dummy_async(password)
+    matched = [a for a in accounts if await auth.hasher.verify_async(a.password_hash, password)]
+    rehash = None
+    if (
+        len(matched) == 1
+        and matched[0].status == "active"
+        and auth.hasher.needs_rehash(matched[0].password_hash)
+    ):
+        # Hashed before the write transaction, so its lock is never held for a hash.
+        rehash = (matched[0].password_hash, await auth.hasher.hash_async(password))
+    ids = [a.id for a in matched]
+    return await to_thread.run_sync(_conclude, sessions, auth, key, throttle is not None, ids, rehash, now)
 
 
-def _open_session(session: Session, auth: Auth, account_id: str, now: datetime) -> dict[str, Any]:
-    login_session = AuthSession(
-        id=new_id("ses"), account_id=account_id, created_at=now, expires_at=now + rules.REFRESH_TTL
-    )
-    session.add(login_session)
-    return _pair(session, auth, login_session, now)
+def _conclude(
+    sessions: Callable[[], Session],
+    auth: Auth,
+    key: str,
+    throttled: bool,
+    matched: list[str],
+    rehash: tuple[str, str] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The login's one write transaction: a failure counted, or the throttle reset and a session opened."""
+    with sessions() as session:
+        begin_write(session)
+        if not matched:
+            _fail(session, key, now)
+            raise InvalidCredentials("The identifier or the password is not correct.")
+        conn = session.connection()
+        if throttled:
+            conn.execute(_RESET_THROTTLE, {"throttle": key})
+        if len(matched) > 1:
+            session.commit()
+            raise IdentifierAmbiguous(
+                "This identifier and password belong to several accounts: log in with your member id."
+            )
+        [account_id] = matched
+        status = conn.execute(_STATUS, {"id": account_id}).scalar_one()  # as of now, not of the read
+        if status != "active":
+            session.commit()
+            raise AccountNotActive(
+                "This account is not active: activate it from the emailed link."
+                if status == "pending_activation"
+                else "This account has been deactivated."
+            )
+        if rehash is not None:
+            conn.execute(_REHASH, {"account": account_id, "old_hash": rehash[0], "new_hash": rehash[1]})
+        session_id, refresh = new_id("ses"), new_token("rt")
+        conn.execute(
+            _NEW_SESSION,
+            {
+                "id": session_id,
+                "account_id": account_id,
+                "created_at": now,
+                "expires_at": now + rules.REFRESH_TTL,
+            },
+        )
+        conn.execute(
+            _NEW_REFRESH_TOKEN,
+            {
+                "id": new_id("rft"),
+                "session_id": session_id,
+                "digest": token_digest(auth.keys.tokens, refresh),
+                "created_at": now,
+            },
+        )
+        session.commit()
+    return _tokens(auth, account_id, session_id, refresh, now)
 
 
 def _pair(session: Session, auth: Auth, login_session: AuthSession, now: datetime) -> dict[str, Any]:
@@ -146,10 +214,14 @@ def _pair(session: Session, auth: Auth, login_session: AuthSession, now: datetim
             created_at=now,
         )
     )
+    return _tokens(auth, login_session.account_id, login_session.id, refresh, now)
+
+
+def _tokens(auth: Auth, account_id: str, session_id: str, refresh: str, now: datetime) -> dict[str, Any]:
     access = issue_access(
         auth.keys.jwt,
-        account_id=login_session.account_id,
-        session_id=login_session.id,
+        account_id=account_id,
+        session_id=session_id,
         now=now,
         ttl=rules.ACCESS_TTL,
         issuer=auth.issuer,

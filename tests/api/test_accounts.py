@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from argon2 import extract_parameters
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 from time_machine import TimeMachineFixture
 
 from app.core.config import Settings
-from app.models.account import Registration
+from app.models.account import Account, Registration
 from app.models.outbox import OutboxMessage
+from app.security.passwords import PROFILES, PasswordHasher
 from app.worker import REDACTED, Dispatcher
 from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, assert_problem
 from tests.api.test_chargebacks import body_of
@@ -369,6 +371,22 @@ def test_shared_email_picks_the_account_by_password(
     assert_problem(login(client, EMAIL, PASSWORD), 409, "identifier_ambiguous")
     r = login(client, third["member_id"], PASSWORD)
     assert client.get("/v1/me", headers=bearer(r.json()["access_token"])).json()["id"] == third["id"]
+
+
+def test_login_replaces_a_hash_made_under_other_parameters(
+    client: TestClient, dispatcher: Dispatcher, mailbox: Mailbox, sms_gateway: SmsGateway, app: Any
+) -> None:
+    account = make_account(client, dispatcher, mailbox, sms_gateway)
+    older = PasswordHasher("owasp").hash(PASSWORD)
+    with Session(app.state.engine) as session:
+        session.get_one(Account, account["id"]).password_hash = older
+        session.commit()
+    assert login(client).status_code == 200
+    with Session(app.state.engine) as session:
+        stored = session.get_one(Account, account["id"]).password_hash
+    assert stored != older
+    assert extract_parameters(stored) == PROFILES["test"]
+    assert login(client).status_code == 200
 
 
 def test_refresh_rotates_and_reuse_ends_the_session(

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 
 import anyio
-import anyio.lowlevel
 import pytest
 from argon2 import Type, extract_parameters
 
@@ -129,29 +130,21 @@ def test_async_wrappers_hash_and_verify(hasher: PasswordHasher) -> None:
     assert anyio.run(run) == (True, False)
 
 
-def test_async_hashing_waits_while_the_limiter_is_full() -> None:
-    hasher = PasswordHasher("test", concurrency=2)
+def test_async_hashing_waits_while_the_pool_is_full() -> None:
+    hasher = PasswordHasher("test", concurrency=1)
     stored = hasher.hash(PASSWORD)
-    holders = [object(), object()]
-    results: list[bool] = []
+    release = threading.Event()
+    busy = hasher._pool.submit(release.wait)
 
-    async def verify() -> None:
-        results.append(await hasher.verify_async(stored, PASSWORD))
+    async def run() -> tuple[bool, bool]:
+        task = asyncio.ensure_future(hasher.verify_async(stored, PASSWORD))
+        await asyncio.sleep(0.05)
+        waited = not task.done()
+        release.set()
+        return waited, await task
 
-    async def run() -> int:
-        for holder in holders:
-            await hasher.limiter.acquire_on_behalf_of(holder)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(verify)
-            for _ in range(10):
-                await anyio.lowlevel.checkpoint()
-            waiting = hasher.limiter.statistics().tasks_waiting
-            for holder in holders:
-                hasher.limiter.release_on_behalf_of(holder)
-        return waiting
-
-    assert anyio.run(run) == 1
-    assert results == [True]
+    assert asyncio.run(run()) == (True, True)
+    assert busy.result() is True
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
