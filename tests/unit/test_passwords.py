@@ -133,18 +133,32 @@ def test_async_wrappers_hash_and_verify(hasher: PasswordHasher) -> None:
 def test_async_hashing_waits_while_the_pool_is_full() -> None:
     hasher = PasswordHasher("test", concurrency=1)
     stored = hasher.hash(PASSWORD)
+    order: list[str] = []
     release = threading.Event()
-    busy = hasher._pool.submit(release.wait)
 
-    async def run() -> tuple[bool, bool]:
+    def blocker() -> None:
+        release.wait()
+        order.append("released")
+
+    argon2 = hasher._argon2
+
+    class Recorded:
+        def verify(self, stored: str, password: bytes) -> bool:
+            order.append("verified")
+            return argon2.verify(stored, password)
+
+    hasher._argon2 = Recorded()  # type: ignore[assignment]
+    busy = hasher._pool.submit(blocker)
+
+    async def run() -> bool:
         task = asyncio.ensure_future(hasher.verify_async(stored, PASSWORD))
-        await asyncio.sleep(0.05)
-        waited = not task.done()
+        await asyncio.sleep(0)  # the verification is submitted, behind the blocker
         release.set()
-        return waited, await task
+        return await task
 
-    assert asyncio.run(run()) == (True, True)
-    assert busy.result() is True
+    assert asyncio.run(run()) is True
+    busy.result()
+    assert order == ["released", "verified"]  # it ran only once the one slot was free
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux-only")
