@@ -210,6 +210,8 @@ class QueryModel:
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
+        # The enums its fields name by $ref are under "$defs" (the OpenAPI document adds them).
+        self.schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
 
     async def __call__(self, request: Request) -> Any:
         try:
@@ -220,11 +222,10 @@ class QueryModel:
 
     def parameters(self) -> list[dict[str, Any]]:
         """The model's fields as OpenAPI query parameters, shaped like FastAPI's."""
-        schema = self.model.model_json_schema(ref_template="#/components/schemas/{model}")
         found = []
         for name, field in self.model.model_fields.items():
             alias = field.alias or name
-            prop = dict(schema["properties"][alias])
+            prop = dict(self.schema["properties"][alias])
             if prop.get("default", ...) is None:
                 del prop["default"]
             # Pydantic leaves the title out beside a $ref; FastAPI's parameters always carry one.
@@ -246,6 +247,11 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         if sub.call is not None:
             yield sub.call
         yield from _calls(sub)
+
+
+def query_models(route: APIRoute) -> list[QueryModel]:
+    """The ``QueryModel`` dependencies of ``route``, for its documentation."""
+    return [call for call in _calls(route.dependant) if isinstance(call, QueryModel)]
 
 
 def _query_names(dependant: Dependant) -> Iterator[str]:
@@ -297,7 +303,7 @@ class ApiRoute(APIRoute):
         if doc and not kwargs.get("summary"):
             kwargs["summary"] = doc.splitlines()[0].rstrip(".")
         super().__init__(path, endpoint, **kwargs)
-        models = [call for call in _calls(self.dependant) if isinstance(call, QueryModel)]
+        models = query_models(self)
         if models:
             extra = dict(self.openapi_extra or {})
             extra["parameters"] = [*extra.get("parameters", []), *(p for m in models for p in m.parameters())]

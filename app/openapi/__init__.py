@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from app.core.errors import PROBLEM_JSON, Problem
-from app.dependencies import QueryModel
+from app.dependencies import query_models
 from app.models.evidence import EvidenceFacts
 from app.openapi.examples import Schemas, codes, example_of, problem_example, properties
 from app.openapi.links import add_links
@@ -65,9 +65,8 @@ def complete(schema: dict[str, Any], routes: Sequence[APIRoute]) -> None:
     schema["security"] = [{"bearer": []}]
     schemas = components["schemas"]
     for route in routes:
-        for call in _calls(route.dependant):
-            if isinstance(call, QueryModel):  # its parameters name the enums they use by $ref
-                _add_defs(schemas, call.model.model_json_schema(ref_template="#/components/schemas/{model}"))
+        for model in query_models(route):  # its parameters name the enums they use by $ref
+            _add_defs(schemas, model.schema.get("$defs", {}))
     by_key = {(m.lower(), route.path): route for route in routes for m in route.methods or ()}
     operations = list(_operations(schema))
     for path, method, operation in operations:
@@ -97,20 +96,13 @@ def _add_schemas(schemas: dict[str, Any]) -> None:
     # Schemas no route names as a body: the problem document, and the upload's JSON `facts` field.
     for model in (Problem, EvidenceFacts):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        _add_defs(schemas, generated)
+        _add_defs(schemas, generated.pop("$defs", {}))
         schemas.setdefault(model.__name__, generated)
 
 
-def _add_defs(schemas: dict[str, Any], generated: dict[str, Any]) -> None:
-    for name, sub in generated.pop("$defs", {}).items():
+def _add_defs(schemas: dict[str, Any], defs: dict[str, Any]) -> None:
+    for name, sub in defs.items():
         schemas.setdefault(name, sub)
-
-
-def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
-    for sub in dependant.dependencies:
-        if sub.call is not None:
-            yield sub.call
-        yield from _calls(sub)
 
 
 def _problem_content() -> dict[str, Any]:

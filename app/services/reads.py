@@ -66,10 +66,9 @@ async def chargeback(reader: LoopReader, settings: Settings, caller: Caller, cas
     return views.chargeback(row, settings, utcnow())
 
 
-SORT_NEWEST, SORT_DEADLINE = (
-    "created_at",
-    "respond_by",
-)  # the case list's orders: newest first, soonest due first
+# The case list's orders: newest first, soonest due first.
+SORT_NEWEST = "created_at"
+SORT_DEADLINE = "respond_by"
 
 
 @dataclass(frozen=True, slots=True)
