@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, DbDep
+from app.dependencies import AccountCaller, ApiRoute, db_of
 from app.domain import errors as e
 from app.models.account import (
     Accepted,
@@ -38,8 +38,9 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     responses=error_responses(e.RateLimited),
     openapi_extra=_PUBLIC,
 )
-def request_password_reset(request: Request, body: PasswordResetRequest, db: DbDep) -> Response:
+def request_password_reset(request: Request, body: PasswordResetRequest) -> Response:
     """Send a reset code to the account's email or phone (202 for any identifier)."""
+    db = db_of(request)
     with db.session() as session:
         result = recovery.request_reset(
             session, db.settings, db.auth, body.identifier, body.channel, client_address(request)
@@ -53,8 +54,9 @@ def request_password_reset(request: Request, body: PasswordResetRequest, db: DbD
     responses=error_responses(e.InvalidCode, e.WeakPassword, e.RateLimited),
     openapi_extra=_PUBLIC,
 )
-def confirm_password_reset(request: Request, body: PasswordResetConfirm, db: DbDep) -> Response:
+def confirm_password_reset(request: Request, body: PasswordResetConfirm) -> Response:
     """Set a new password with the reset code; every session of the account ends."""
+    db = db_of(request)
     with db.session() as session:
         result = recovery.confirm_reset(
             session,
@@ -69,8 +71,9 @@ def confirm_password_reset(request: Request, body: PasswordResetConfirm, db: DbD
 
 
 @router.patch("/v1/me", response_model=AccountPublic, responses=error_responses(*_AUTH))
-def update_me(body: AccountUpdate, caller: AccountCaller, db: DbDep) -> Response:
+def update_me(body: AccountUpdate, caller: AccountCaller, request: Request) -> Response:
     """Change the account's profile (username)."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(account_settings.update_profile(session, caller.require_account(), body))
 
@@ -81,8 +84,9 @@ def update_me(body: AccountUpdate, caller: AccountCaller, db: DbDep) -> Response
     response_model=Accepted,
     responses=error_responses(*_AUTH, e.InvalidEmail, e.EmailNotAllowed, e.RateLimited),
 )
-def start_email_change(body: EmailChange, caller: AccountCaller, db: DbDep) -> Response:
+def start_email_change(body: EmailChange, caller: AccountCaller, request: Request) -> Response:
     """Send a code to the new email; the old one is told. Nothing changes until it is confirmed."""
+    db = db_of(request)
     with db.session() as session:
         result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
     return json_response(result, status=202)
@@ -93,8 +97,9 @@ def start_email_change(body: EmailChange, caller: AccountCaller, db: DbDep) -> R
     response_model=AccountPublic,
     responses=error_responses(*_AUTH, e.InvalidCode),
 )
-def confirm_email_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) -> Response:
+def confirm_email_change(body: CodeConfirm, caller: AccountCaller, request: Request) -> Response:
     """Confirm the new email with its code."""
+    db = db_of(request)
     with db.session() as session:
         account_id = caller.require_account()
         return json_response(
@@ -108,8 +113,9 @@ def confirm_email_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) ->
     response_model=Accepted,
     responses=error_responses(*_AUTH, e.InvalidPhone, e.RateLimited),
 )
-def start_phone_change(body: PhoneChange, caller: AccountCaller, db: DbDep) -> Response:
+def start_phone_change(body: PhoneChange, caller: AccountCaller, request: Request) -> Response:
     """Send a code to the new phone; the account is told. Nothing changes until it is confirmed."""
+    db = db_of(request)
     with db.session() as session:
         result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
     return json_response(result, status=202)
@@ -120,8 +126,9 @@ def start_phone_change(body: PhoneChange, caller: AccountCaller, db: DbDep) -> R
     response_model=AccountPublic,
     responses=error_responses(*_AUTH, e.InvalidCode),
 )
-def confirm_phone_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) -> Response:
+def confirm_phone_change(body: CodeConfirm, caller: AccountCaller, request: Request) -> Response:
     """Confirm the new phone with its code."""
+    db = db_of(request)
     with db.session() as session:
         account_id = caller.require_account()
         return json_response(
@@ -134,8 +141,9 @@ def confirm_phone_change(body: CodeConfirm, caller: AccountCaller, db: DbDep) ->
     response_model=Accepted,
     responses=error_responses(*_AUTH, e.WrongPassword, e.WeakPassword),
 )
-def change_password(body: PasswordChange, caller: AccountCaller, db: DbDep) -> Response:
+def change_password(body: PasswordChange, caller: AccountCaller, request: Request) -> Response:
     """Change the password (the current one is needed); other sessions end."""
+    db = db_of(request)
     with db.session() as session:
         result = account_settings.change_password(
             session, db.settings, db.auth, caller.require_account(), caller.session_id, body
@@ -149,8 +157,11 @@ def change_password(body: PasswordChange, caller: AccountCaller, db: DbDep) -> R
     response_model=Accepted,
     responses=error_responses(*_AUTH, e.RateLimited),
 )
-def send_verification_code(body: VerificationCodeRequest, caller: AccountCaller, db: DbDep) -> Response:
+def send_verification_code(
+    body: VerificationCodeRequest, caller: AccountCaller, request: Request
+) -> Response:
     """Send a code that confirms a sensitive action (deactivation) to the email or phone."""
+    db = db_of(request)
     with db.session() as session:
         result = account_settings.send_verification_code(
             session, db.settings, db.auth, caller.require_account(), body
@@ -163,8 +174,9 @@ def send_verification_code(body: VerificationCodeRequest, caller: AccountCaller,
     response_model=AccountPublic,
     responses=error_responses(*_AUTH, e.InvalidCode),
 )
-def deactivate_me(body: Deactivate, caller: AccountCaller, db: DbDep) -> Response:
+def deactivate_me(body: Deactivate, caller: AccountCaller, request: Request) -> Response:
     """Deactivate the account with a reason and a fresh code; every session ends."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(
             account_settings.deactivate(session, db.settings, db.auth, caller.require_account(), body)

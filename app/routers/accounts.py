@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, DbDep, IdempotencyKey
+from app.dependencies import AccountCaller, ApiRoute, IdempotencyKey, db_of
 from app.domain import errors as e
 from app.models.account import (
     AccountActivate,
@@ -62,13 +62,14 @@ class ResendAccepted(BaseModel):
     openapi_extra=sends(201, "Location", extra=_PUBLIC),
 )
 def create_registration(
-    request: Request, body: RegistrationCreate, db: DbDep, idempotency_key: IdempotencyKey = None
+    request: Request, body: RegistrationCreate, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Start a registration: a 6-digit code goes to the email and another to the phone.
 
     Follow with `verify_registration` (both codes), then `complete_registration` (the terms), then
     the emailed activation link; `resend_registration_code` sends a fresh code on one channel.
     """
+    db = db_of(request)
     fingerprint = _RegistrationFingerprint(country=body.country, email=body.email, phone=body.phone)
     return create_once(
         request,
@@ -89,8 +90,9 @@ def create_registration(
     responses=error_responses(e.NotFound, validation=False),
     openapi_extra=_PUBLIC,
 )
-async def get_registration(registration_id: str, db: DbDep) -> Response:
+async def get_registration(registration_id: str, request: Request) -> Response:
     """How far a registration got (pending_verification, verified, completed)."""
+    db = db_of(request)
     return json_response(await reads.registration(db.loop_reader, registration_id))
 
 
@@ -100,8 +102,9 @@ async def get_registration(registration_id: str, db: DbDep) -> Response:
     responses=error_responses(e.NotFound, e.InvalidCode, e.RegistrationExpired),
     openapi_extra=_PUBLIC,
 )
-def verify_registration(registration_id: str, body: RegistrationVerify, db: DbDep) -> Response:
+def verify_registration(registration_id: str, body: RegistrationVerify, request: Request) -> Response:
     """Confirm both codes (each channel's code works only for that channel)."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(registrations.verify(session, db.auth, registration_id, body))
 
@@ -113,8 +116,9 @@ def verify_registration(registration_id: str, body: RegistrationVerify, db: DbDe
     responses=error_responses(e.NotFound, e.RegistrationExpired, e.RateLimited),
     openapi_extra=_PUBLIC,
 )
-def resend_registration_code(registration_id: str, body: RegistrationResend, db: DbDep) -> Response:
+def resend_registration_code(registration_id: str, body: RegistrationResend, request: Request) -> Response:
     """Send a new code on one channel (after a cooldown, within an hourly cap)."""
+    db = db_of(request)
     with db.session() as session:
         result = registrations.resend(session, db.settings, db.auth, registration_id, body)
     return json_response(result, status=202)
@@ -131,10 +135,10 @@ def complete_registration(
     registration_id: str,
     request: Request,
     body: RegistrationComplete,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Accept the terms and create the account; an activation link is emailed."""
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -152,8 +156,9 @@ def complete_registration(
     responses=error_responses(e.InvalidCode),
     openapi_extra=_PUBLIC,
 )
-def activate_account(body: AccountActivate, db: DbDep) -> Response:
+def activate_account(body: AccountActivate, request: Request) -> Response:
     """Activate the account with the token from the emailed link."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(registrations.activate(session, db.auth, body))
 
@@ -164,12 +169,13 @@ def activate_account(body: AccountActivate, db: DbDep) -> Response:
     responses=error_responses(e.InvalidCredentials, e.AccountNotActive, e.IdentifierAmbiguous, e.RateLimited),
     openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
-async def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
+async def login(request: Request, body: LoginRequest) -> Response:
     """Log in with an email, phone or member id and the password.
 
     Answers a short-lived access token and a one-use refresh token (`Cache-Control: no-store`).
     Repeated failures for one identifier or address are slowed down with 429 and `Retry-After`.
     """
+    db = db_of(request)
     pair = await auth.login(db.loop_reader, db.session, db.auth, body, client_address(request))
     return json_response(pair, headers=NO_STORE)
 
@@ -180,8 +186,9 @@ async def login(request: Request, body: LoginRequest, db: DbDep) -> Response:
     responses=error_responses(e.InvalidCredential),
     openapi_extra=sends(200, "Cache-Control", extra=_PUBLIC),
 )
-def refresh_tokens(body: RefreshRequest, db: DbDep) -> Response:
+def refresh_tokens(body: RefreshRequest, request: Request) -> Response:
     """Trade a refresh token for a new pair (each refresh token works once)."""
+    db = db_of(request)
     with db.session() as session:
         pair = auth.refresh(session, db.auth, body)
     return json_response(pair, headers=NO_STORE)
@@ -193,8 +200,9 @@ def refresh_tokens(body: RefreshRequest, db: DbDep) -> Response:
     response_class=Response,
     responses=error_responses(e.InvalidCredential, e.Forbidden, validation=False),
 )
-def logout(caller: AccountCaller, db: DbDep) -> Response:
+def logout(caller: AccountCaller, request: Request) -> Response:
     """End this login's session (its access and refresh tokens stop working)."""
+    db = db_of(request)
     assert caller.session_id is not None
     with db.session() as session:
         auth.revoke_session(session, caller.session_id, "logout")
@@ -206,8 +214,9 @@ def logout(caller: AccountCaller, db: DbDep) -> Response:
     response_model=AccountPublic,
     responses=error_responses(e.InvalidCredential, e.Forbidden, validation=False),
 )
-async def get_me(caller: AccountCaller, db: DbDep) -> Response:
+async def get_me(caller: AccountCaller, request: Request) -> Response:
     """The logged-in account."""
+    db = db_of(request)
     return json_response(await reads.account(db.loop_reader, caller.require_account()))
 
 

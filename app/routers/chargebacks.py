@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field, ValidationError
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
 from app.dependencies import (
     ApiRoute,
-    DbDep,
     IdempotencyKey,
     IfMatch,
     PlatformCaller,
     QueryModel,
     SellerOrPlatform,
+    db_of,
 )
 from app.domain import errors as e
 from app.domain.case_states import CaseStatus
@@ -70,7 +70,6 @@ def create_chargeback(
     request: Request,
     caller: PlatformCaller,
     body: ChargebackCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record a chargeback notice and freeze the order's funds.
@@ -80,6 +79,7 @@ def create_chargeback(
     days ahead in the seller's business calendar. The seller is notified by email and in its message
     centre. The same `bank_reference` on the same order is refused as a duplicate.
     """
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -100,7 +100,6 @@ def create_chargebacks_bulk(
     request: Request,
     caller: PlatformCaller,
     body: BulkChargebackCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record up to 500 notices; each succeeds or fails on its own.
@@ -109,6 +108,7 @@ def create_chargebacks_bulk(
     idempotent replay, or the error's), the case, or a problem document. A notice may carry its own
     `idempotency_key`, which replays exactly as the same notice sent alone would.
     """
+    db = db_of(request)
     with db.session() as session:
         reservation = take_key(session, request, caller, idempotency_key, body, idempotency.reserve_committed)
         if isinstance(reservation, idempotency.Replay):
@@ -193,7 +193,7 @@ Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
 
 
 @router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
-async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Response:
+async def list_chargebacks(caller: SellerOrPlatform, request: Request, q: Filters) -> Response:
     """List chargebacks, newest first or soonest deadline first.
 
     A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).
@@ -201,6 +201,7 @@ async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> R
     work through what is due, use `sort=respond_by` (with `respond_by_before` for a horizon). For
     nightly reconciliation use `updated_since`, which lists oldest change first.
     """
+    db = db_of(request)
     f = reads.CaseFilter(
         seller_id=q.seller_id,
         status=q.status,
@@ -220,8 +221,9 @@ async def list_chargebacks(caller: SellerOrPlatform, db: DbDep, q: Filters) -> R
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_chargeback(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Get a chargeback."""
+    db = db_of(request)
     case = await reads.chargeback(db.loop_reader, db.settings, caller, chargeback_id)
     return json_response(case, version=case["version"])
 
@@ -235,7 +237,7 @@ def record_ruling(
     chargeback_id: str,
     caller: PlatformCaller,
     body: RulingCreate,
-    db: DbDep,
+    request: Request,
     if_match: IfMatch,
 ) -> Response:
     """Record the bank's ruling (won releases, lost debits the funds).
@@ -243,6 +245,7 @@ def record_ruling(
     Closes the case: `won` returns the frozen amount to the order's available funds, `lost` debits
     it. A closed case cannot be ruled again.
     """
+    db = db_of(request)
     with db.session() as session:
         public = chargebacks.rule(session, db.settings, caller, chargeback_id, body, if_match)
     return json_response(public, version=public.version)
@@ -253,11 +256,14 @@ def record_ruling(
     response_model=ChargebackPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.CaseClosed, e.PreconditionFailed, validation=False),
 )
-def accept_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep, if_match: IfMatch) -> Response:
+def accept_chargeback(
+    chargeback_id: str, caller: SellerOrPlatform, request: Request, if_match: IfMatch
+) -> Response:
     """Accept the chargeback (the seller takes the loss).
 
     Closes the case as accepted and debits the frozen amount; no appeal is possible afterwards.
     """
+    db = db_of(request)
     with db.session() as session:
         public = chargebacks.accept(session, db.settings, caller, chargeback_id, if_match)
     return json_response(public, version=public.version)
@@ -268,6 +274,7 @@ def accept_chargeback(chargeback_id: str, caller: SellerOrPlatform, db: DbDep, i
     response_model=EventList,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """The case's audit trail, oldest first."""
+    db = db_of(request)
     return json_response(await reads.chargeback_events(db.loop_reader, caller, chargeback_id))

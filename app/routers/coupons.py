@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
+from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, db_of
 from app.domain import errors as e
 from app.models.buyer import CouponCreate, CouponPublic
 from app.routers.support import create_once, json_response, sends
@@ -28,10 +28,10 @@ def issue_coupon(
     request: Request,
     body: CouponCreate,
     caller: PlatformCaller,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue a coupon to an account: an amount or a percentage off, until it expires."""
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -48,12 +48,13 @@ def issue_coupon(
     response_model=CouponPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_coupon(coupon_id: str, _platform: PlatformCaller, db: DbDep) -> Response:
+async def get_coupon(coupon_id: str, _platform: PlatformCaller, request: Request) -> Response:
     """Get a coupon the platform issued, used or not.
 
     The account it was issued to sees it in `GET /v1/me/coupons` while it is still valid; this is the
     platform's view of any coupon, including used and expired ones.
     """
+    db = db_of(request)
     return json_response(await buyer_reads.coupon(db.loop_reader, coupon_id))
 
 
@@ -62,7 +63,8 @@ async def get_coupon(coupon_id: str, _platform: PlatformCaller, db: DbDep) -> Re
     response_model=CouponPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.CouponNotRedeemable, validation=False),
 )
-def redeem_coupon(coupon_id: str, _platform: PlatformCaller, db: DbDep) -> Response:
+def redeem_coupon(coupon_id: str, _platform: PlatformCaller, request: Request) -> Response:
     """Mark a coupon used (once, before it expires)."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(buyer.redeem_coupon(session, coupon_id))

@@ -14,7 +14,7 @@ from app.core.clock import utcnow
 from app.core.errors import error_responses
 from app.core.ids import new_id
 from app.core.uploads import MalformedMultipart, UploadLimits, read_form
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, SellerOrPlatform
+from app.dependencies import ApiRoute, IdempotencyKey, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
@@ -147,7 +147,6 @@ async def upload_evidence(
     chargeback_id: str,
     request: Request,
     caller: SellerOrPlatform,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Add an evidence item: a file (streamed, judged by its bytes), a text, or both.
@@ -156,6 +155,7 @@ async def upload_evidence(
     JPEG or PNG); size limits apply per file and per case. Evidence can be added while the case is
     open and until its appeal is submitted.
     """
+    db = db_of(request)
     settings = db.settings
     case, used = await reads.case_for_upload(db.loop_reader, caller, chargeback_id)
     evidence.refuse_unless_open(case, utcnow())  # before a byte is read; checked again on commit
@@ -217,12 +217,13 @@ class _Fingerprint(BaseModel):
 async def list_evidence(
     chargeback_id: str,
     caller: SellerOrPlatform,
-    db: DbDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List the case's evidence, newest first."""
+    db = db_of(request)
     page = await reads.evidence_list(
         db.loop_reader, db.settings, caller, chargeback_id, limit, cursor, updated_since
     )
@@ -234,8 +235,11 @@ async def list_evidence(
     response_model=EvidencePublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_evidence(chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_evidence(
+    chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, request: Request
+) -> Response:
     """Get an evidence item's details."""
+    db = db_of(request)
     row = await reads.evidence_item(db.loop_reader, caller, chargeback_id, evidence_id)
     return json_response(views.evidence(row, db.settings))
 
@@ -280,9 +284,10 @@ def _download(
     openapi_extra=_DOWNLOAD,
 )
 async def download_evidence(
-    chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, db: DbDep
+    chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, request: Request
 ) -> Response:
     """Download an evidence item's file."""
+    db = db_of(request)
     row = await reads.evidence_item(db.loop_reader, caller, chargeback_id, evidence_id)
     if row.storage_key is None:
         raise e.NotFound(f"Evidence {evidence_id} is text only; it has no file.")
@@ -299,8 +304,11 @@ async def download_evidence(
     response_class=Response,
     responses=error_responses(*_AUTH, e.NotFound, e.CaseClosed, e.AppealSubmitted, validation=False),
 )
-def delete_evidence(chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+def delete_evidence(
+    chargeback_id: str, evidence_id: str, caller: SellerOrPlatform, request: Request
+) -> Response:
     """Delete an evidence item (only before the appeal)."""
+    db = db_of(request)
     with db.session() as session:
         evidence.remove(session, db.storage, caller, chargeback_id, evidence_id)
     return Response(status_code=204)
@@ -311,8 +319,9 @@ def delete_evidence(chargeback_id: str, evidence_id: str, caller: SellerOrPlatfo
     response_model=EvidenceReport,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_evidence_report(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_evidence_report(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """What evidence the case has, what it still lacks, and whether it can be submitted."""
+    db = db_of(request)
     return json_response(await reads.evidence_report(db.loop_reader, db.settings, caller, chargeback_id))
 
 
@@ -337,7 +346,6 @@ def submit_appeal(
     request: Request,
     caller: SellerOrPlatform,
     body: AppealCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Submit the case's one appeal: builds the package and mails it to the appeal mailbox.
@@ -346,6 +354,7 @@ def submit_appeal(
     the deadline must not have passed. The package is one PDF: a cover page with the statement,
     then every evidence item. A case has at most one appeal.
     """
+    db = db_of(request)
     location = f"/v1/chargebacks/{chargeback_id}/appeal"
     with db.session() as session:
         # Held in a committed reservation: the package is built before the appeal's transaction.
@@ -368,8 +377,9 @@ def submit_appeal(
     response_model=AppealPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_appeal(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_appeal(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Get the case's appeal."""
+    db = db_of(request)
     row = await reads.appeal(db.loop_reader, caller, chargeback_id)
     return json_response(views.appeal(row, db.settings))
 
@@ -386,8 +396,9 @@ async def get_appeal(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) ->
     },
     openapi_extra=_DOWNLOAD,
 )
-async def download_appeal_package(chargeback_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def download_appeal_package(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Download the appeal package (PDF)."""
+    db = db_of(request)
     row = await reads.appeal(db.loop_reader, caller, chargeback_id)
     try:
         opened = await run_in_threadpool(db.storage.open, row.package_key)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, DbDep, IdempotencyKey
+from app.dependencies import AccountCaller, ApiRoute, IdempotencyKey, db_of
 from app.domain import errors as e
 from app.models.buyer import (
     BuyerOrderPublic,
@@ -68,10 +68,10 @@ def bind_payment_account(
     request: Request,
     body: PaymentAccountCreate,
     caller: AccountCaller,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Bind an Alipay account (an email or mainland mobile number) to this account."""
+    db = db_of(request)
     account_id = caller.require_account()
     fingerprint = _PaymentAccountFingerprint(
         provider=body.provider, ref_digest=buyer.ref_digest(db.auth, body.account_ref)
@@ -94,12 +94,13 @@ def bind_payment_account(
 )
 async def list_payment_accounts(
     caller: AccountCaller,
-    db: DbDep,
+    request: Request,
     limit: Limit = 50,
     cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's bound payment accounts, newest first."""
+    db = db_of(request)
     want = buyer_reads.Page(limit, cursor, updated_since)
     page = await buyer_reads.payment_accounts(db.loop_reader, db.settings, caller.require_account(), want)
     return json_response(page)
@@ -111,8 +112,9 @@ async def list_payment_accounts(
     response_class=Response,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def unbind_payment_account(payment_account_id: str, caller: AccountCaller, db: DbDep) -> Response:
+def unbind_payment_account(payment_account_id: str, caller: AccountCaller, request: Request) -> Response:
     """Unbind a payment account (it may then be bound again, by any account)."""
+    db = db_of(request)
     with db.session() as session:
         buyer.unbind_payment_account(session, caller.require_account(), payment_account_id)
     return Response(status_code=204)
@@ -121,12 +123,13 @@ def unbind_payment_account(payment_account_id: str, caller: AccountCaller, db: D
 @router.get("/orders", response_model=BuyerOrderPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_my_orders(
     caller: AccountCaller,
-    db: DbDep,
+    request: Request,
     limit: Limit = 50,
     cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's orders, newest first, each with its chargebacks' status."""
+    db = db_of(request)
     want = buyer_reads.Page(limit, cursor, updated_since)
     return json_response(
         await buyer_reads.orders(db.loop_reader, db.settings, caller.require_account(), want)
@@ -144,10 +147,10 @@ def add_favourite(
     request: Request,
     body: FavouriteCreate,
     caller: AccountCaller,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Add a product to this account's favourites (a product already there is 409 `favourite_exists`)."""
+    db = db_of(request)
     account_id = caller.require_account()
     return create_once(
         request,
@@ -163,12 +166,13 @@ def add_favourite(
 @router.get("/favourites", response_model=FavouritePage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_favourites(
     caller: AccountCaller,
-    db: DbDep,
+    request: Request,
     limit: Limit = 50,
     cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's favourite products, newest first."""
+    db = db_of(request)
     want = buyer_reads.Page(limit, cursor, updated_since)
     page = await buyer_reads.favourites(db.loop_reader, db.settings, caller.require_account(), want)
     return json_response(page)
@@ -180,8 +184,9 @@ async def list_favourites(
     response_class=Response,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def remove_favourite(favourite_id: str, caller: AccountCaller, db: DbDep) -> Response:
+def remove_favourite(favourite_id: str, caller: AccountCaller, request: Request) -> Response:
     """Remove a product from this account's favourites."""
+    db = db_of(request)
     with db.session() as session:
         buyer.remove_favourite(session, caller.require_account(), favourite_id)
     return Response(status_code=204)
@@ -190,12 +195,13 @@ def remove_favourite(favourite_id: str, caller: AccountCaller, db: DbDep) -> Res
 @router.get("/coupons", response_model=CouponPage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_my_coupons(
     caller: AccountCaller,
-    db: DbDep,
+    request: Request,
     limit: Limit = 50,
     cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List this account's coupons still to use (unused, unexpired), the soonest to expire first."""
+    db = db_of(request)
     want = buyer_reads.Page(limit, cursor, updated_since)
     return json_response(
         await buyer_reads.coupons(db.loop_reader, db.settings, caller.require_account(), want)

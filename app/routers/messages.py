@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, SellerCaller
+from app.dependencies import ApiRoute, SellerCaller, db_of
 from app.domain import errors as e
 from app.models.message import MessagePublic
 from app.routers.support import UpdatedSince, json_response
@@ -26,13 +26,14 @@ class MessagePage(BaseModel):
 @router.get("", response_model=MessagePage, responses=error_responses(*_AUTH, e.CursorMismatch))
 async def list_messages(
     caller: SellerCaller,
-    db: DbDep,
+    request: Request,
     unread: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List the seller's messages, newest first."""
+    db = db_of(request)
     page = await reads.messages(db.loop_reader, db.settings, caller, unread, limit, cursor, updated_since)
     return json_response(page)
 
@@ -42,7 +43,8 @@ async def list_messages(
     response_model=MessagePublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def mark_message_read(message_id: str, caller: SellerCaller, db: DbDep) -> Response:
+def mark_message_read(message_id: str, caller: SellerCaller, request: Request) -> Response:
     """Mark a message as read."""
+    db = db_of(request)
     with db.session() as session:
         return json_response(messages.mark_read(session, caller.require_seller(), message_id))

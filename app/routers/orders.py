@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller, QueryModel, SellerOrPlatform
+from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, QueryModel, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
 from app.routers.support import ListQuery, create_once, json_response, sends
@@ -32,10 +32,10 @@ def create_order(
     request: Request,
     caller: PlatformCaller,
     body: OrderCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an order (platform)."""
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -68,8 +68,9 @@ Filters = Annotated[OrderQuery, Depends(QueryModel(OrderQuery))]
 
 
 @router.get("", response_model=OrderPage, responses=error_responses(*_AUTH, e.CursorMismatch))
-async def list_orders(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Response:
+async def list_orders(caller: SellerOrPlatform, request: Request, q: Filters) -> Response:
     """List orders with their fund details, newest first."""
+    db = db_of(request)
     f = reads.OrderFilter(
         seller_id=q.seller_id,
         external_ref=q.external_ref,
@@ -82,7 +83,8 @@ async def list_orders(caller: SellerOrPlatform, db: DbDep, q: Filters) -> Respon
 @router.get(
     "/{order_id}", response_model=OrderPublic, responses=error_responses(*_AUTH, e.NotFound, validation=False)
 )
-async def get_order(order_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_order(order_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Get an order with its fund details."""
+    db = db_of(request)
     order = await reads.order(db.loop_reader, caller, order_id)
     return json_response(order, version=order["version"])

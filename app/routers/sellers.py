@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, PlatformCaller
+from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, db_of
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
 from app.routers.support import create_once, json_response, sends
@@ -27,10 +27,10 @@ def create_seller(
     request: Request,
     caller: PlatformCaller,
     body: SellerCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a seller (and, with `owner_password`, its owner account)."""
+    db = db_of(request)
     # The owner's password enters the idempotency record only as a keyed digest.
     fingerprint = body.model_copy(
         update={"owner_password": token_digest(db.auth.keys.tokens, body.owner_password)}
@@ -53,8 +53,9 @@ def create_seller(
     response_model=SellerPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_seller(seller_id: str, caller: PlatformCaller, db: DbDep) -> Response:
+async def get_seller(seller_id: str, caller: PlatformCaller, request: Request) -> Response:
     """Get a seller."""
+    db = db_of(request)
     return json_response(await reads.seller(db.loop_reader, caller, seller_id))
 
 
@@ -70,7 +71,6 @@ def create_api_key(
     seller_id: str,
     caller: PlatformCaller,
     body: ApiKeyCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create an API key for a seller (the key is shown once).
@@ -78,6 +78,7 @@ def create_api_key(
     Only a hash of the key is stored: keep the `key` from this answer, which is never shown again
     (the answer is `Cache-Control: no-store`). A seller may hold several keys, to rotate them.
     """
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -95,8 +96,9 @@ def create_api_key(
     response_model=list[ApiKeyPublic],
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def list_api_keys(seller_id: str, caller: PlatformCaller, db: DbDep) -> Response:
+async def list_api_keys(seller_id: str, caller: PlatformCaller, request: Request) -> Response:
     """List a seller's API keys (without their secrets)."""
+    db = db_of(request)
     return json_response(await reads.api_keys(db.loop_reader, caller, seller_id))
 
 
@@ -105,8 +107,9 @@ async def list_api_keys(seller_id: str, caller: PlatformCaller, db: DbDep) -> Re
     status_code=204,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def revoke_api_key(seller_id: str, key_id: str, _caller: PlatformCaller, db: DbDep) -> Response:
+def revoke_api_key(seller_id: str, key_id: str, _caller: PlatformCaller, request: Request) -> Response:
     """Revoke an API key at once."""
+    db = db_of(request)
     with db.session() as session:
         sellers.revoke_api_key(session, seller_id, key_id)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, DbDep, IdempotencyKey, SellerOrPlatform
+from app.dependencies import ApiRoute, IdempotencyKey, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.models.common import AwareTimestamp
 from app.models.webhook import (
@@ -108,7 +108,6 @@ def create_webhook_endpoint(
     request: Request,
     caller: SellerOrPlatform,
     body: WebhookEndpointCreate,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a webhook endpoint (its signing secret is shown once).
@@ -122,6 +121,7 @@ def create_webhook_endpoint(
     (`whsec_…`) verifies every delivery's `webhook-signature`; it is in this response only (an
     idempotent replay shows `null`).
     """
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -137,7 +137,7 @@ def create_webhook_endpoint(
 @router.get("", response_model=WebhookEndpointPage, responses=error_responses(*_AUTH))
 async def list_webhook_endpoints(
     caller: SellerOrPlatform,
-    db: DbDep,
+    request: Request,
     seller_id: Annotated[
         str | None,
         Query(max_length=40, description="With the platform key: only this seller's endpoints."),
@@ -150,6 +150,7 @@ async def list_webhook_endpoints(
     A seller sees its own endpoints; the platform sees every seller's, or one seller's with
     `seller_id`. Secrets are never listed.
     """
+    db = db_of(request)
     page = await webhook_reads.endpoints(db.loop_reader, db.settings, caller, seller_id, limit, cursor)
     return json_response(page)
 
@@ -159,12 +160,13 @@ async def list_webhook_endpoints(
     response_model=WebhookEndpointPublic,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-async def get_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+async def get_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Get a webhook endpoint.
 
     Shows whether it is enabled (and why it was disabled) and until when a rotated-out secret still
     signs. Another seller's endpoint is 404.
     """
+    db = db_of(request)
     return json_response(await webhook_reads.endpoint(db.loop_reader, caller, endpoint_id))
 
 
@@ -173,11 +175,12 @@ async def get_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, db: D
     status_code=204,
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
-def delete_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+def delete_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Delete a webhook endpoint.
 
     Nothing more is sent to it, deliveries still pending included; its delivery log goes with it.
     """
+    db = db_of(request)
     with db.session() as session:
         webhooks.delete_endpoint(session, caller, endpoint_id)
     return Response(status_code=204)
@@ -193,7 +196,6 @@ def rotate_webhook_secret(
     request: Request,
     endpoint_id: str,
     caller: SellerOrPlatform,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Rotate the endpoint's signing secret (the new one is shown once).
@@ -203,6 +205,7 @@ def rotate_webhook_secret(
     that window. Rotating again within the window retires the older secret at once. Send an
     `Idempotency-Key` so a retried rotation does not rotate twice.
     """
+    db = db_of(request)
     return create_once(
         request,
         db,
@@ -221,12 +224,13 @@ def rotate_webhook_secret(
     response_model=WebhookEndpointPublic,
     responses=error_responses(*_AUTH, e.NotFound, e.WebhookUrlNotAllowed, e.WebhookUrlUnresolvable),
 )
-def enable_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, db: DbDep) -> Response:
+def enable_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, request: Request) -> Response:
     """Enable a disabled webhook endpoint again.
 
     Its URL is checked again as at creation. Events from now on are delivered; replay what it missed
     from its delivery log. Enabling an enabled endpoint changes nothing.
     """
+    db = db_of(request)
     with db.session() as session:
         return json_response(webhooks.enable(session, db.settings, caller, endpoint_id))
 
@@ -239,7 +243,7 @@ def enable_webhook_endpoint(endpoint_id: str, caller: SellerOrPlatform, db: DbDe
 async def list_webhook_deliveries(
     endpoint_id: str,
     caller: SellerOrPlatform,
-    db: DbDep,
+    request: Request,
     status: Annotated[
         Literal["pending", "succeeded", "failed"] | None,
         Query(description="Only deliveries in this state (`failed`: to replay)."),
@@ -259,6 +263,7 @@ async def list_webhook_deliveries(
     Each delivery is one event for this endpoint: its body, state, attempts, the receiver's last
     status and error, and when the next attempt is due.
     """
+    db = db_of(request)
     page = await webhook_reads.deliveries(
         db.loop_reader, db.settings, caller, endpoint_id, status, limit, cursor, updated_since
     )
@@ -271,12 +276,13 @@ async def list_webhook_deliveries(
     responses=error_responses(*_AUTH, e.NotFound, validation=False),
 )
 async def get_webhook_delivery(
-    endpoint_id: str, delivery_id: str, caller: SellerOrPlatform, db: DbDep
+    endpoint_id: str, delivery_id: str, caller: SellerOrPlatform, request: Request
 ) -> Response:
     """Get one delivery of an endpoint.
 
     The same shape as an item of the delivery log.
     """
+    db = db_of(request)
     return json_response(await webhook_reads.delivery(db.loop_reader, caller, endpoint_id, delivery_id))
 
 
@@ -292,7 +298,6 @@ def replay_webhook_delivery(
     endpoint_id: str,
     delivery_id: str,
     caller: SellerOrPlatform,
-    db: DbDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Replay a delivery: send its event to the endpoint again.
@@ -302,6 +307,7 @@ def replay_webhook_delivery(
     A receiver that deduplicates by `webhook-id` drops a replay of an event it already processed.
     A disabled endpoint is 409 `webhook_endpoint_disabled`: enable it first.
     """
+    db = db_of(request)
     return create_once(
         request,
         db,
