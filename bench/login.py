@@ -11,9 +11,11 @@ wrk on CPU 1 logs in with ``--connections`` connections (``bench/lua/login.lua``
 phone in turn, always the right password, every request from a new forwarded address so the
 per-address limit never answers 429). This process, also on CPU 1, is the probe: ``--probe-rate``
 requests a second to each of ``GET /healthz`` and ``GET /v1/chargebacks/{id}`` (a seller's key), one
-at a time on one keep-alive connection, for ``--seconds``: alone, then while wrk logs in, ``--rounds``
-times in turn; each endpoint's p50 and p99 are over every round's samples pooled, and each round's
-p99 ratio is shown too. Latency is from sending a request to reading its answer.
+at a time on one keep-alive connection, for ``--seconds``: alone, then while another process on the
+server's CPUs verifies passwords back to back on the app's hasher (as many at once and at the same
+priority as the app's; the machine's own share of the tail, with no login handled), then while wrk
+logs in, ``--rounds`` times in turn; each endpoint's p50 and p99 are over every round's samples
+pooled, and each round's p99 ratio is shown too. Latency is from sending a request to reading its answer.
 
 Prints a markdown table and appends JSON lines to bench/results/results.jsonl (``"bench": "login"``).
 """
@@ -88,6 +90,22 @@ def login_load(
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def hash_alone(profile: str, seconds: float) -> None:
+    """Verify passwords back to back for ``seconds`` on the app's own hasher (its threads, its priority):
+    the machine's share of the tail that no request handling of the app's is part of."""
+    hasher = PasswordHasher(profile)
+    stored = hasher.hash(PASSWORD)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        hasher.verify(stored, PASSWORD)
+
+
+def hash_load(profile: str, cpus: str, seconds: int) -> subprocess.Popen[str]:
+    code = f"from bench.login import hash_alone; hash_alone({profile!r}, {seconds})"
+    cmd = ["taskset", "-c", cpus, PY, "-c", code]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def probe(port: int, targets: list[tuple[str, str, dict[str, str]]], rate: float, seconds: float) -> Row:
     """Each target ``rate`` times a second in turn, one request at a time; latencies in ms by target."""
     interval = 1.0 / (rate * len(targets))
@@ -143,12 +161,20 @@ def measure(
     probe(a.port, targets, a.probe_rate, 1)
     warm.communicate()
     alone: list[Row] = []
+    hashing: list[Row] = []
     loaded: list[Row] = []
     logins: list[dict[str, float]] = []
     cores: list[float] = []
     # Passes alone and under logins alternate, so a change in the machine's other load falls on both.
     for r in range(a.rounds):
         alone.append(probe(a.port, targets, a.probe_rate, a.seconds))
+        # The reference: as many hashes at once as the app runs, in another process, no logins.
+        hasher = hash_load(profile, cpus, a.seconds + 2)
+        time.sleep(1)
+        hashing.append(probe(a.port, targets, a.probe_rate, a.seconds))
+        _, err = hasher.communicate()
+        if hasher.returncode:
+            raise SystemExit(f"hashing alone: {err}")
         cpu_before, started = cpu_seconds(pid), time.perf_counter()
         load = login_load(base, identifiers, first_run + 1 + r, a.seconds + 2, a.connections)
         time.sleep(1)
@@ -172,6 +198,7 @@ def measure(
     for name, _, _ in targets:
         # Every round's samples pooled: the p99 of a few thousand, not of one pass's few hundred.
         before, during = summary(samples(alone, name)), summary(samples(loaded, name))
+        hashed = summary(samples(hashing, name))
         rounds = [
             summary(samples([d], name))["p99_ms"] / summary(samples([b], name))["p99_ms"]
             for b, d in zip(alone, loaded, strict=True)
@@ -184,9 +211,11 @@ def measure(
                 "rounds": a.rounds,
                 **{f"alone_{k}": v for k, v in before.items()},
                 **{f"loaded_{k}": v for k, v in during.items()},
+                **{f"hashing_{k}": v for k, v in hashed.items()},
                 "late_alone": sum(cast(int, p["late"]) for p in alone),
                 "late_loaded": sum(cast(int, p["late"]) for p in loaded),
                 "p99_ratio": during["p99_ms"] / before["p99_ms"],
+                "p99_ratio_hashing_alone": hashed["p99_ms"] / before["p99_ms"],
                 "p99_ratio_rounds": [round(x, 2) for x in rounds],
             }
         )
@@ -232,8 +261,9 @@ def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
 def table(rows: list[Row]) -> str:
     lines = [
         "| profile | server CPUs | logins/s | login p50 / p99 ms | server cores busy | endpoint "
-        "| p50 / p99 ms alone | p50 / p99 ms with logins | p99 ratio | p99 ratio by round |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---|",
+        "| p50 / p99 ms alone | p50 / p99 ms, hashing alone (ratio) | p50 / p99 ms with logins | p99 ratio "
+        "| p99 ratio by round |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     logins = {(r["profile"], r["server_cpus"]): r for r in rows if r["case"] == "logins"}
     for r in rows:
@@ -244,6 +274,7 @@ def table(rows: list[Row]) -> str:
             f"| {r['profile']} | {r['server_cpus']} | {w['rps']:.1f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} "
             f"| {w['server_cores']:.2f} | {str(r['case']).removeprefix('probe ')} "
             f"| {r['alone_p50_ms']:.2f} / {r['alone_p99_ms']:.2f} "
+            f"| {r['hashing_p50_ms']:.2f} / {r['hashing_p99_ms']:.2f} ({r['p99_ratio_hashing_alone']:.2f}) "
             f"| {r['loaded_p50_ms']:.2f} / {r['loaded_p99_ms']:.2f} | {r['p99_ratio']:.2f} "
             f"| {', '.join(f'{x:.2f}' for x in cast(list[float], r['p99_ratio_rounds']))} |"
         )
