@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,7 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.dispatch_in_process:
             dispatcher = Dispatcher(app.state.engine, settings)
             dispatcher.start_background()
-        yield
+        # Start-up's objects live as long as the app: a full collection need not walk them on every
+        # pass, which would pause the event loop for every request in flight (bench/README.md).
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()  # an app built again in this process (tests) leaves its cycles collectable
         if dispatcher is not None:
             dispatcher.stop()
         app.state.db.close()
