@@ -90,8 +90,11 @@ class PasswordHasher:
 
     def verify(self, stored: str, password: str) -> bool:
         """Whether ``password`` matches ``stored``; False for a mismatch and for any malformed hash."""
+        return self._pool.submit(self._matches, stored, _utf8(password)).result()
+
+    def _matches(self, stored: str, password: bytes) -> bool:
         try:
-            return self._pool.submit(self._argon2.verify, stored, _utf8(password)).result()
+            return self._argon2.verify(stored, password)
         except (VerificationError, ValueError):
             # ValueError covers InvalidHashError and a stored value that is not even ASCII.
             return False
@@ -114,10 +117,7 @@ class PasswordHasher:
         return await asyncio.wrap_future(self._pool.submit(self._argon2.hash, _utf8(password)))
 
     async def verify_async(self, stored: str, password: str) -> bool:
-        try:
-            return await asyncio.wrap_future(self._pool.submit(self._argon2.verify, stored, _utf8(password)))
-        except (VerificationError, ValueError):
-            return False
+        return await asyncio.wrap_future(self._pool.submit(self._matches, stored, _utf8(password)))
 
     async def verify_dummy_async(self, password: str) -> None:
         await self.verify_async(self._dummy, password)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -60,14 +60,8 @@ def _throttle_key(kind: str, value: str) -> str:
 
 
 def candidates(session: Session, kind: str, value: str) -> list[Account]:
-    column = {"email": Account.email_key, "member_id": Account.member_id, "phone": Account.phone}[kind]
-    # A deactivated account no longer answers to its email, phone or member id.
-    q = (
-        select(Account)
-        .where(col(column) == value, col(Account.status) != "deactivated")
-        .order_by(col(Account.created_at))
-    )
-    return list(session.execute(q.limit(20)).scalars())
+    """The accounts answering to an identifier of this kind, whole (recovery), oldest first."""
+    return list(session.execute(_CANDIDATE_ACCOUNTS[kind], {"value": value}).scalars())
 
 
 def _fail(session: Session, key: str, now: datetime) -> None:
@@ -89,18 +83,29 @@ _THROTTLES = LoginThrottle.__table__  # type: ignore[attr-defined]
 _THROTTLE = select(_THROTTLES.c.failures, _THROTTLES.c.last_failure_at).where(
     _THROTTLES.c.key == bindparam("key")
 )
-_CANDIDATES = {
-    kind: select(_ACCOUNTS.c.id, _ACCOUNTS.c.password_hash, _ACCOUNTS.c.status)
-    # A deactivated account no longer answers to its email, phone or member id.
-    .where(column == bindparam("value"), _ACCOUNTS.c.status != "deactivated")
-    .order_by(_ACCOUNTS.c.created_at)
-    .limit(20)
-    for kind, column in (
-        ("email", _ACCOUNTS.c.email_key),
-        ("member_id", _ACCOUNTS.c.member_id),
-        ("phone", _ACCOUNTS.c.phone),
-    )
+_IDENTIFIED_BY = {
+    "email": _ACCOUNTS.c.email_key,
+    "member_id": _ACCOUNTS.c.member_id,
+    "phone": _ACCOUNTS.c.phone,
 }
+
+
+def _answering(statement: Select[Any], kind: str) -> Select[Any]:
+    """The accounts an identifier of ``kind`` (``:value``) names, oldest first."""
+    # A deactivated account no longer answers to its email, phone or member id.
+    return (
+        statement.where(_IDENTIFIED_BY[kind] == bindparam("value"), _ACCOUNTS.c.status != "deactivated")
+        .order_by(_ACCOUNTS.c.created_at)
+        .limit(20)
+    )
+
+
+# What a login needs of them, and whole accounts for recovery.
+_CANDIDATES = {
+    kind: _answering(select(_ACCOUNTS.c.id, _ACCOUNTS.c.password_hash, _ACCOUNTS.c.status), kind)
+    for kind in _IDENTIFIED_BY
+}
+_CANDIDATE_ACCOUNTS = {kind: _answering(select(Account), kind) for kind in _IDENTIFIED_BY}
 _STATUS = select(_ACCOUNTS.c.status).where(_ACCOUNTS.c.id == bindparam("id"))
 _RESET_THROTTLE = update(_THROTTLES).where(_THROTTLES.c.key == bindparam("throttle")).values(failures=0)
 # Only the hash that was verified is replaced: a password changed meanwhile stays.
