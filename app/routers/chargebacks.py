@@ -33,6 +33,8 @@ from app.models.common import AwareTimestamp
 from app.routers.support import ListQuery, create_once, json_body, json_response, replay, sends, take_key
 from app.services import chargebacks, idempotency, ingestion, reads
 
+# FastAPI tries routes in the order declared, and each one tried costs the request: reads first,
+# the case by id first of all.
 router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
@@ -57,6 +59,81 @@ class BulkResult(BaseModel):
 
 class EventList(BaseModel):
     data: list[CaseEventPublic]
+
+
+class CaseSort(StrEnum):
+    CREATED_AT = "created_at"
+    RESPOND_BY = "respond_by"
+
+
+class CaseQuery(ListQuery):
+    """The list's filters, validated as one model."""
+
+    status: CaseStatus | None = None
+    reason_category: ReasonCategory | None = None
+    order_id: str | None = Field(default=None, max_length=40)
+    respond_by_before: AwareTimestamp | None = None
+    received_since: AwareTimestamp | None = Field(
+        default=None, description="Only cases whose notice arrived at or after this instant."
+    )
+    received_before: AwareTimestamp | None = Field(
+        default=None, description="Only cases whose notice arrived before this instant."
+    )
+    sort: CaseSort = Field(
+        default=CaseSort.CREATED_AT,
+        description="`created_at`: newest first (the default). `respond_by`: soonest deadline first, "
+        "ties by id; with `respond_by_before`, the cases due soonest. Not with `updated_since`.",
+    )
+
+
+Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
+
+
+@router.get(
+    "/{chargeback_id}",
+    response_model=ChargebackPublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_chargeback(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
+    """Get a chargeback."""
+    db = db_of(request)
+    case = await reads.chargeback(db.loop_reader, db.settings, caller, chargeback_id)
+    return json_response(case, version=case["version"])
+
+
+@router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
+async def list_chargebacks(caller: SellerOrPlatform, request: Request, q: Filters) -> Response:
+    """List chargebacks, newest first or soonest deadline first.
+
+    A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).
+    Pages are cursor-based: pass `next_cursor` back as `cursor` with the same filters and sort. To
+    work through what is due, use `sort=respond_by` (with `respond_by_before` for a horizon). For
+    nightly reconciliation use `updated_since`, which lists oldest change first.
+    """
+    db = db_of(request)
+    f = reads.CaseFilter(
+        seller_id=q.seller_id,
+        status=q.status,
+        reason_category=q.reason_category.value if q.reason_category else None,
+        order_id=q.order_id,
+        respond_by_before=q.respond_by_before,
+        received_since=q.received_since,
+        received_before=q.received_before,
+        updated_since=q.updated_since,
+        sort=q.sort.value,
+    )
+    return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))
+
+
+@router.get(
+    "/{chargeback_id}/events",
+    response_model=EventList,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
+    """The case's audit trail, oldest first."""
+    db = db_of(request)
+    return json_response(await reads.chargeback_events(db.loop_reader, caller, chargeback_id))
 
 
 @router.post(
@@ -164,70 +241,6 @@ def _bulk_result(index: int, outcome: ingestion.Outcome) -> BulkItemResult:
     return BulkItemResult(index=index, status=problem["status"], problem=problem)
 
 
-class CaseSort(StrEnum):
-    CREATED_AT = "created_at"
-    RESPOND_BY = "respond_by"
-
-
-class CaseQuery(ListQuery):
-    """The list's filters, validated as one model."""
-
-    status: CaseStatus | None = None
-    reason_category: ReasonCategory | None = None
-    order_id: str | None = Field(default=None, max_length=40)
-    respond_by_before: AwareTimestamp | None = None
-    received_since: AwareTimestamp | None = Field(
-        default=None, description="Only cases whose notice arrived at or after this instant."
-    )
-    received_before: AwareTimestamp | None = Field(
-        default=None, description="Only cases whose notice arrived before this instant."
-    )
-    sort: CaseSort = Field(
-        default=CaseSort.CREATED_AT,
-        description="`created_at`: newest first (the default). `respond_by`: soonest deadline first, "
-        "ties by id; with `respond_by_before`, the cases due soonest. Not with `updated_since`.",
-    )
-
-
-Filters = Annotated[CaseQuery, Depends(QueryModel(CaseQuery))]
-
-
-@router.get("", response_model=ChargebackPage, responses=error_responses(*_AUTH, e.CursorMismatch))
-async def list_chargebacks(caller: SellerOrPlatform, request: Request, q: Filters) -> Response:
-    """List chargebacks, newest first or soonest deadline first.
-
-    A seller key sees its own cases; the platform key sees every seller's (narrow with `seller_id`).
-    Pages are cursor-based: pass `next_cursor` back as `cursor` with the same filters and sort. To
-    work through what is due, use `sort=respond_by` (with `respond_by_before` for a horizon). For
-    nightly reconciliation use `updated_since`, which lists oldest change first.
-    """
-    db = db_of(request)
-    f = reads.CaseFilter(
-        seller_id=q.seller_id,
-        status=q.status,
-        reason_category=q.reason_category.value if q.reason_category else None,
-        order_id=q.order_id,
-        respond_by_before=q.respond_by_before,
-        received_since=q.received_since,
-        received_before=q.received_before,
-        updated_since=q.updated_since,
-        sort=q.sort.value,
-    )
-    return json_response(await reads.chargebacks(db.loop_reader, db.settings, caller, f, q.limit, q.cursor))
-
-
-@router.get(
-    "/{chargeback_id}",
-    response_model=ChargebackPublic,
-    responses=error_responses(*_AUTH, e.NotFound, validation=False),
-)
-async def get_chargeback(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
-    """Get a chargeback."""
-    db = db_of(request)
-    case = await reads.chargeback(db.loop_reader, db.settings, caller, chargeback_id)
-    return json_response(case, version=case["version"])
-
-
 @router.post(
     "/{chargeback_id}/ruling",
     response_model=ChargebackPublic,
@@ -267,14 +280,3 @@ def accept_chargeback(
     with db.session() as session:
         public = chargebacks.accept(session, db.settings, caller, chargeback_id, if_match)
     return json_response(public, version=public.version)
-
-
-@router.get(
-    "/{chargeback_id}/events",
-    response_model=EventList,
-    responses=error_responses(*_AUTH, e.NotFound, validation=False),
-)
-async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
-    """The case's audit trail, oldest first."""
-    db = db_of(request)
-    return json_response(await reads.chargeback_events(db.loop_reader, caller, chargeback_id))
