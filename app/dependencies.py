@@ -277,14 +277,19 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 async def check_json_body(request: Request) -> None:
     """One answer for every body that cannot be parsed: syntax, encoding or nesting."""
     body = await request.body()
     if not body:
         return
     try:
-        parsed = json.loads(body)  # the parser FastAPI uses next, so both agree on what is valid
-    except (ValueError, RecursionError):  # bad syntax, or bytes that are not UTF-8
+        # Decoded first: given bytes, json.loads would also take UTF-16 and UTF-32 (RFC 8259 §8.1).
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except (ValueError, RecursionError):  # bad syntax, bytes that are not UTF-8, NaN or Infinity
         raise MalformedJson("The request body is not valid JSON (or not UTF-8).") from None
     if _depth(parsed) > MAX_JSON_DEPTH:
         raise MalformedJson(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
@@ -315,6 +320,9 @@ class ApiRoute(APIRoute):
         checks = frozenset([current_caller, *gates])
         allowed = frozenset(_query_names(self.dependant))
         json_body = self.body_field is not None and not _is_form(self)
+        # A route that takes no body still refuses a JSON one it cannot parse, rather than act as if
+        # unsent; one that reads its own body (a multipart upload) judges it itself.
+        bodiless = self.body_field is None and bool((self.methods or set()) - _BODYLESS_METHODS)
 
         async def handle(request: Request) -> Response:
             # With an overridden caller or gate, the route's own dependencies establish the caller.
@@ -331,7 +339,7 @@ class ApiRoute(APIRoute):
                         "Unknown query parameter: " + ", ".join(names) + ".",
                         errors=[FieldProblem(name, "unknown query parameter") for name in names],
                     )
-                if json_body:
+                if json_body or (bodiless and _declares_json(request)):
                     await check_json_body(request)
                 return await handler(request)
             except Exception:
@@ -340,6 +348,14 @@ class ApiRoute(APIRoute):
                 raise
 
         return handle
+
+
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _declares_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _is_form(route: APIRoute) -> bool:

@@ -99,6 +99,36 @@ def test_every_unparseable_body_is_400_malformed_json(client: TestClient, body: 
         assert_problem(r, 400, "malformed_json")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"name": "Shop", "email": "ops@shop.example", "country": "DE"}'.encode("utf-16"),
+        '{"name": "Shop", "email": "ops@shop.example", "country": "DE"}'.encode("utf-32-le"),
+        b'{"name": "Shop", "email": "ops@shop.example", "country": "DE", "x": NaN}',
+        b'{"name": "Shop", "email": "ops@shop.example", "country": "DE", "x": -Infinity}',
+    ],
+    ids=["utf-16", "utf-32", "nan", "infinity"],
+)
+def test_a_body_pythons_json_takes_but_rfc_8259_does_not_is_400(client: TestClient, body: bytes) -> None:
+    r = client.post("/v1/sellers", content=body, headers=PLATFORM | {"Content-Type": "application/json"})
+    assert_problem(r, 400, "malformed_json")
+
+
+def test_a_route_without_a_body_refuses_one_it_cannot_parse_and_acts_not(
+    client: TestClient, world: World
+) -> None:
+    case = make_case(client, world.order["id"])
+    url = f"/v1/chargebacks/{case['id']}/accept"
+    r = client.post(
+        url, content=b'{"reason": ', headers=world.seller_headers | {"Content-Type": "application/json"}
+    )
+    assert_problem(r, 400, "malformed_json")
+    after = client.get(f"/v1/chargebacks/{case['id']}", headers=world.seller_headers).json()
+    assert (after["status"], after["version"]) == ("needs_response", case["version"])
+    # Sent with no body, or with one that parses, it still acts.
+    assert client.post(url, headers=world.seller_headers).status_code == 200
+
+
 def test_an_ordinary_nested_body_is_judged_by_its_fields(client: TestClient) -> None:
     r = client.post("/v1/chargebacks/bulk", json={"notices": [{"order_id": [[["x"]]]}]}, headers=PLATFORM)
     assert r.status_code == 200, r.text
