@@ -68,15 +68,21 @@ def normalise_password(password: str) -> str:
 
 
 def check_password(
-    password: str, *, min_length: int, blocklist: Container[str], context: Iterable[str]
+    password: str,
+    *,
+    min_length: int,
+    blocklist: Container[str],
+    context: Iterable[str],
+    field: str = "password",
 ) -> None:
     """Refuse a password that is too short, too long, common, repetitive, sequential or built on context.
 
     Business rule: NIST SP 800-63B-4 §3.1.1.2 (see the module docstring for each rule). The first rule
-    broken is reported as :class:`WeakPassword` with one :class:`FieldProblem` on ``password``; neither
-    the detail nor the problem contains the password. ``min_length`` is the caller's (15 for a
-    password-only account, 8 with MFA), between 8 and 64; ``blocklist`` holds lower-case common and
-    breached passwords; ``context`` holds words tied to the account (see :func:`context_words`).
+    broken is reported as :class:`WeakPassword` with one :class:`FieldProblem` on ``field`` (the
+    request's name for the password); neither the detail nor the problem contains the password.
+    ``min_length`` is the caller's (15 for a password-only account, 8 with MFA), between 8 and 64;
+    ``blocklist`` holds lower-case common and breached passwords; ``context`` holds words tied to the
+    account (see :func:`context_words`).
     """
     if not MULTI_FACTOR_MIN_CHARS <= min_length <= 64:
         raise ValueError(f"min_length must be between {MULTI_FACTOR_MIN_CHARS} and 64, got {min_length}")
@@ -89,7 +95,7 @@ def check_password(
         or _context_problem(folded, context)
     )
     if reason is not None:
-        raise WeakPassword(f"The password {reason}.", errors=[FieldProblem("password", reason)])
+        raise WeakPassword(f"The password {reason}.", errors=[FieldProblem(field, reason)])
 
 
 def context_words(email: str | None, *others: str | None) -> list[str]:

@@ -194,6 +194,7 @@ def change_password(
         min_length=settings.password_min_length,
         blocklist=auth.blocklist,
         context=context_words(account.email, account.member_id, account.username),
+        field="new_password",
     )
     hashed = auth.hasher.hash(password)
     begin_write(session)

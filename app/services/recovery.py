@@ -189,6 +189,7 @@ def confirm_reset(
         min_length=settings.password_min_length,
         blocklist=auth.blocklist,
         context=context_words(matched.email, matched.member_id, matched.username),
+        field="new_password",
     )
     matched.password_hash = auth.hasher.hash(password)
     matched.version, matched.updated_at = matched.version + 1, now

@@ -40,6 +40,7 @@ def create_seller(
             min_length=settings.password_min_length,
             blocklist=auth.blocklist,
             context=context_words(data.email, data.name),
+            field="owner_password",
         )
         hashed = auth.hasher.hash(password)
     begin_write(session)

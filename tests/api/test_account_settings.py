@@ -78,7 +78,9 @@ def test_reset_sets_a_new_password_and_ends_every_session(
     assert r.status_code == 202
     code = last_code(dispatcher, mailbox, sms_gateway, EMAIL if channel == "email" else E164)
     weak = {"identifier": EMAIL, "code": code, "new_password": "short"}
-    assert_problem(client.post("/v1/auth/password-reset/confirm", json=weak), 422, "weak_password")
+    assert_problem(
+        client.post("/v1/auth/password-reset/confirm", json=weak), 422, "weak_password", "new_password"
+    )
     body = {"identifier": EMAIL, "code": code, "new_password": NEW_PASSWORD}
     r = client.post("/v1/auth/password-reset/confirm", json=body)
     assert r.status_code == 200, r.text
@@ -285,7 +287,9 @@ def test_seller_owner_account_logs_in_and_acts_as_the_seller(client: TestClient)
 
 def test_seller_owner_password_follows_the_policy_and_stays_out_of_idempotency(client: TestClient) -> None:
     weak = {"name": "Weak Shop", "email": "weak@shop.example", "country": "DE", "owner_password": "shop"}
-    assert_problem(client.post("/v1/sellers", json=weak, headers=PLATFORM), 422, "weak_password", "password")
+    assert_problem(
+        client.post("/v1/sellers", json=weak, headers=PLATFORM), 422, "weak_password", "owner_password"
+    )
     body = {"name": "Key Shop", "email": "key@shop.example", "country": "DE", "owner_password": PASSWORD}
     headers = PLATFORM | {"Idempotency-Key": "seller-with-owner"}
     first = client.post("/v1/sellers", json=body, headers=headers)
