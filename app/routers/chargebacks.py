@@ -30,7 +30,17 @@ from app.models.chargeback import (
     RulingCreate,
 )
 from app.models.common import AwareTimestamp
-from app.routers.support import ListQuery, create_once, json_body, json_response, replay, sends, take_key
+from app.routers.support import (
+    Cursor,
+    Limit,
+    ListQuery,
+    create_once,
+    json_body,
+    json_response,
+    replay,
+    sends,
+    take_key,
+)
 from app.services import chargebacks, idempotency, ingestion, reads
 
 # FastAPI tries routes in the order declared, and each one tried costs the request: reads first,
@@ -59,6 +69,7 @@ class BulkResult(BaseModel):
 
 class EventList(BaseModel):
     data: list[CaseEventPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
 class CaseSort(StrEnum):
@@ -128,12 +139,19 @@ async def list_chargebacks(caller: SellerOrPlatform, request: Request, q: Filter
 @router.get(
     "/{chargeback_id}/events",
     response_model=EventList,
-    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+    responses=error_responses(*_AUTH, e.NotFound, e.CursorMismatch),
 )
-async def list_chargeback_events(chargeback_id: str, caller: SellerOrPlatform, request: Request) -> Response:
+async def list_chargeback_events(
+    chargeback_id: str,
+    caller: SellerOrPlatform,
+    request: Request,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
     """The case's audit trail, oldest first."""
     db = db_of(request)
-    return json_response(await reads.chargeback_events(db.loop_reader, caller, chargeback_id))
+    page = await reads.chargeback_events(db.loop_reader, db.settings, caller, chargeback_id, limit, cursor)
+    return json_response(page)
 
 
 @router.post(

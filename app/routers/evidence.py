@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, BinaryIO
+from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -14,12 +14,21 @@ from app.core.clock import utcnow
 from app.core.errors import error_responses
 from app.core.ids import new_id
 from app.core.uploads import MalformedMultipart, UploadLimits, read_form
-from app.dependencies import ApiRoute, IdempotencyKey, SellerOrPlatform, db_of
+from app.dependencies import ApiRoute, IdempotencyKey, IfMatch, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
-from app.routers.support import UpdatedSince, create_once, json_response, replay, sends, take_key
-from app.services import appeals, evidence, idempotency, reads, views
+from app.routers.support import (
+    Cursor,
+    Limit,
+    UpdatedSince,
+    create_once,
+    json_response,
+    replay,
+    sends,
+    take_key,
+)
+from app.services import appeals, chargebacks, evidence, idempotency, reads, views
 from app.storage import files
 
 router = APIRouter(prefix="/v1/chargebacks", tags=["evidence"], route_class=ApiRoute)
@@ -139,6 +148,7 @@ UPLOAD_BODY: dict[str, Any] = {
         e.UnsupportedFileType,
         e.UnsupportedMediaType,
         MalformedMultipart,
+        e.PreconditionFailed,
         *_IDEM,
     ),
     openapi_extra=sends(201, "Location", extra=UPLOAD_BODY),
@@ -147,6 +157,7 @@ async def upload_evidence(
     chargeback_id: str,
     request: Request,
     caller: SellerOrPlatform,
+    if_match: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Add an evidence item: a file (streamed, judged by its bytes), a text, or both.
@@ -158,7 +169,9 @@ async def upload_evidence(
     db = db_of(request)
     settings = db.settings
     case, used = await reads.case_for_upload(db.loop_reader, caller, chargeback_id)
-    evidence.refuse_unless_open(case, utcnow())  # before a byte is read; checked again on commit
+    # Before a byte is read; both checked again on commit.
+    chargebacks.check_version(case, if_match)
+    evidence.refuse_unless_open(case, utcnow())
     limits = UploadLimits(
         file_bytes=settings.max_evidence_file_bytes,
         room_bytes=max(settings.max_evidence_case_bytes - used, 0),
@@ -192,7 +205,7 @@ async def upload_evidence(
         def use_case(session: Any, reservation: idempotency.Reservation | None) -> dict[str, Any]:
             nonlocal ran
             ran = True
-            return evidence.add(session, settings, db.storage, caller, case.id, new, reservation)
+            return evidence.add(session, settings, db.storage, caller, case.id, new, reservation, if_match)
 
         location = f"/v1/chargebacks/{case.id}/evidence/{{id}}"
         return await run_in_threadpool(
@@ -218,8 +231,8 @@ async def list_evidence(
     chargeback_id: str,
     caller: SellerOrPlatform,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List the case's evidence, newest first."""
@@ -337,6 +350,7 @@ async def get_evidence_report(chargeback_id: str, caller: SellerOrPlatform, requ
         e.CaseClosed,
         e.EvidenceChanged,
         e.MissingRequiredEvidence,
+        e.PreconditionFailed,
         *_IDEM,
     ),
     openapi_extra=sends(201, "Location"),
@@ -346,6 +360,7 @@ def submit_appeal(
     request: Request,
     caller: SellerOrPlatform,
     body: AppealCreate,
+    if_match: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Submit the case's one appeal: builds the package and mails it to the appeal mailbox.
@@ -363,7 +378,7 @@ def submit_appeal(
             return replay(reservation, location)
         try:
             public = appeals.submit(
-                session, db.settings, db.storage, caller, chargeback_id, body, reservation
+                session, db.settings, db.storage, caller, chargeback_id, body, reservation, if_match
             )
         except BaseException:
             if reservation is not None:

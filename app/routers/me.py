@@ -3,9 +3,7 @@ their chargebacks, favourites, coupons)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
@@ -19,14 +17,12 @@ from app.models.buyer import (
     PaymentAccountCreate,
     PaymentAccountPublic,
 )
-from app.routers.support import UpdatedSince, create_once, json_response, sends
+from app.routers.support import Cursor, Limit, UpdatedSince, create_once, json_response, sends
 from app.services import buyer, buyer_reads
 
 router = APIRouter(prefix="/v1/me", tags=["personal centre"], route_class=ApiRoute)
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
-Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=200)]
 _NEXT = "Pass as `cursor` for the next page; null on the last page."
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
 from app.dependencies import ApiRoute, SellerCaller, db_of
 from app.domain import errors as e
 from app.models.message import MessagePublic
-from app.routers.support import UpdatedSince, json_response
+from app.routers.support import Cursor, Limit, UpdatedSince, json_response
 from app.services import messages, reads
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"], route_class=ApiRoute)
@@ -28,8 +26,8 @@ async def list_messages(
     caller: SellerCaller,
     request: Request,
     unread: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     updated_since: UpdatedSince = None,
 ) -> Response:
     """List the seller's messages, newest first."""

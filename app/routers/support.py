@@ -42,6 +42,9 @@ class ListQuery(BaseModel):
 UpdatedSince = Annotated[
     AwareTimestamp | None, Query(description=RECONCILE, examples=["2026-11-20T08:15:00Z"])
 ]
+# A page's size and position, for the lists that take them one by one rather than as a ``ListQuery``.
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=200)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -41,6 +41,7 @@ from app.models.seller import Seller
 from app.notify import outbox, templates
 from app.security.credentials import Caller
 from app.services import audit, views
+from app.services.chargebacks import check_version
 from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
 from app.storage import Storage
@@ -196,11 +197,13 @@ def submit(
     case_id: str,
     data: AppealCreate,
     reservation: Reservation | None,
+    if_match: int | None = None,
 ) -> dict[str, Any]:
     """File the case's one appeal: see the module docstring for the order of things."""
     case = session.get(Chargeback, case_id) if has_prefix(case_id, "cb") else None
     if case is None or not caller.may_see(case.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
+    check_version(case, if_match)
     _refuse_unless_appealable(case, utcnow())
     order = session.get_one(Order, case.order_id)
     seller = session.get_one(Seller, case.seller_id)
@@ -226,7 +229,18 @@ def submit(
         storage.put(key, spool)
     try:
         public = _record(
-            session, settings, caller, case.id, data, reservation, appeal_id, key, built, items, found
+            session,
+            settings,
+            caller,
+            case.id,
+            data,
+            reservation,
+            appeal_id,
+            key,
+            built,
+            items,
+            found,
+            if_match,
         )
     except BaseException:
         session.rollback()
@@ -247,11 +261,13 @@ def _record(
     built: Any,
     items: Sequence[Evidence],
     found: rules.EvidenceReport,
+    if_match: int | None,
 ) -> dict[str, Any]:
     begin_write(session)
     case = session.get_one(Chargeback, case_id, with_for_update=True)
     session.refresh(case)
     now = utcnow()  # the server clock at submit time decides the deadline
+    check_version(case, if_match)
     _refuse_unless_appealable(case, now)
     evidence_ids = [i.id for i in items]
     current = [i.id for i in _evidence_of(session, case.id)]

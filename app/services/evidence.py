@@ -37,6 +37,7 @@ from app.models.chargeback import Chargeback
 from app.models.evidence import Appeal, Evidence, EvidenceForm
 from app.security.credentials import Caller
 from app.services import audit, views
+from app.services.chargebacks import check_version
 from app.services.idempotency import Reservation
 from app.storage import Storage, files
 
@@ -142,12 +143,14 @@ def add(
     case_id: str,
     new: NewEvidence,
     reservation: Reservation | None,
+    if_match: int | None = None,
 ) -> dict[str, Any]:
     """Record an evidence item whose file (if any) is already stored; on failure the file is removed."""
     try:
         begin_write(session)
         case = _case_for_update(session, caller, case_id)  # concurrent uploads queue on the case
         now = utcnow()
+        check_version(case, if_match)
         refuse_unless_open(case, now)
         size = new.file.size_bytes if new.file else 0
         used = used_bytes(session, case.id)

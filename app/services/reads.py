@@ -166,20 +166,35 @@ async def chargebacks(
     return views.page(page, next_after(rows, limit, f.updated_since, tag, f.sort))
 
 
-# A case always has its ``chargeback.created`` event: no rows means no such case for this caller.
-_EVENTS_OF_CASE = Scoped(
-    select(_EVENTS)
-    .where(_EVENTS.c.chargeback_id == bindparam("id"))
-    .order_by(_EVENTS.c.occurred_at, _EVENTS.c.id),
-    _EVENTS.c.seller_id,
-)
+def _events_page(after: bool) -> Scoped:
+    ev = _EVENTS.c
+    q = select(_EVENTS).where(ev.chargeback_id == bindparam("id"))
+    # Events never change: oldest first by when they happened, each page after the last one's.
+    page = keyset_select(q, ev.id, ev.occurred_at, ev.occurred_at, after=after, changes=False, ascending=True)
+    return Scoped(page, ev.seller_id)
 
 
-async def chargeback_events(reader: LoopReader, caller: Caller, case_id: str) -> dict[str, Any]:
-    rows = await read_all(reader, _EVENTS_OF_CASE, caller, id=case_id) if has_prefix(case_id, "cb") else []
+_EVENT_PAGES = {after: _events_page(after) for after in (False, True)}
+
+
+async def chargeback_events(
+    reader: LoopReader, settings: Settings, caller: Caller, case_id: str, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The case's audit trail, oldest first, a page at a time."""
+    tag = query_tag("events", case_id)
+    params = keyset(settings, tag, limit, cursor, None) | {"id": case_id}
+    # A case always has its ``chargeback.created`` event, and a cursor is only given when rows
+    # follow it: no rows means no such case for this caller.
+    rows = (
+        await read_all(reader, _EVENT_PAGES[bool(cursor)], caller, **params)
+        if has_prefix(case_id, "cb")
+        else []
+    )
     if not rows:
         raise NotFound(f"Chargeback {case_id} does not exist.")
-    return {"data": [views.event(r) for r in rows]}
+    return views.page(
+        [views.event(r) for r in rows[:limit]], next_after(rows, limit, None, tag, "occurred_at")
+    )
 
 
 # Orders --------------------------------------------------------------------------------------

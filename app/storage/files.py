@@ -170,8 +170,12 @@ def inspect(path: Path, kind: FileKind) -> Inspection:
     return _inspect_image(path, kind)
 
 
+_SERVER_PATH = re.compile(r"""['"]?(?<![\w.])/[^\s'"/]+/[^\s'"]*['"]?""")
+
+
 def _reason(problem: BaseException | str) -> str:
-    text = " ".join(str(problem).split()) or type(problem).__name__
+    # Libraries name the spooled file by its path: a client is told of "the file", not of our disk.
+    text = _SERVER_PATH.sub("(the upload)", " ".join(str(problem).split())) or type(problem).__name__
     return "".join(c if c.isprintable() else "?" for c in text)[:160]
 
 

@@ -193,6 +193,16 @@ def test_one_appeal_per_case(client: TestClient, world: World, case: dict[str, A
     assert_problem(r, 409, "appeal_submitted")
 
 
+def test_appeal_honours_if_match_on_the_case(client: TestClient, world: World, case: dict[str, Any]) -> None:
+    delivered(client, case["id"], world.seller_headers)
+    url = f"/v1/chargebacks/{case['id']}/appeal"
+    stale = world.seller_headers | {"If-Match": f'"{case["version"] + 1}"'}
+    assert_problem(client.post(url, json={"statement": STATEMENT}, headers=stale), 412, "precondition_failed")
+    assert client.get(url, headers=world.seller_headers).status_code == 404  # no appeal was filed
+    current = world.seller_headers | {"If-Match": f'"{case["version"]}"'}
+    assert client.post(url, json={"statement": STATEMENT}, headers=current).status_code == 201
+
+
 def test_appeal_after_the_deadline_is_refused(
     client: TestClient, world: World, case: dict[str, Any], time_machine: TimeMachineFixture
 ) -> None:

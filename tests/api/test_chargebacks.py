@@ -66,6 +66,33 @@ def events_of(client: TestClient, case_id: str, headers: dict[str, str] = PLATFO
     return list(r.json()["data"])
 
 
+def test_the_audit_trail_is_paged_oldest_first(client: TestClient, world: World) -> None:
+    case = make_case(client, world.order["id"])
+    rule(client, case["id"], "won")
+    whole = events_of(client, case["id"])
+    assert len(whole) >= 2
+    url = f"/v1/chargebacks/{case['id']}/events"
+    walked, cursor = [], None
+    while True:
+        r = client.get(url, params={"limit": 1} | ({"cursor": cursor} if cursor else {}), headers=PLATFORM)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["data"]) == 1
+        walked += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == whole
+    assert whole[0]["type"] == "chargeback.created"
+    other = make_case(client, make_order(client, world.seller["id"])["id"])
+    first = client.get(url, params={"limit": 1}, headers=PLATFORM).json()
+    r = client.get(
+        f"/v1/chargebacks/{other['id']}/events", params={"cursor": first["next_cursor"]}, headers=PLATFORM
+    )
+    assert_problem(r, 422, "cursor_mismatch")
+    assert_problem(client.get(url, params={"limit": 201}, headers=PLATFORM), 422, "validation_error", "limit")
+
+
 def messages_of(client: TestClient, headers: dict[str, str], query: str = "") -> list[dict[str, Any]]:
     r = client.get(f"/v1/messages{query}", headers=headers)
     assert r.status_code == 200, r.text

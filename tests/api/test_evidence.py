@@ -207,6 +207,27 @@ def test_a_type_is_judged_by_its_bytes(
     assert stored_files(settings) == []
 
 
+def test_a_refused_file_is_described_without_a_server_path(
+    client: TestClient, world: World, case: dict[str, Any]
+) -> None:
+    r = upload(client, case["id"], world.seller_headers, content=b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    body = assert_problem(r, 415, "unsupported_file_type")
+    assert "/tmp" not in body["detail"], body["detail"]
+    assert "cbd-upload" not in body["detail"], body["detail"]
+
+
+def test_an_upload_honours_if_match_on_the_case(
+    client: TestClient, world: World, case: dict[str, Any], settings: Settings
+) -> None:
+    stale = world.seller_headers | {"If-Match": f'"{case["version"] + 1}"'}
+    r = upload(client, case["id"], stale, content=b"%PDF-1.4 not really", text="JD0146")
+    assert_problem(r, 412, "precondition_failed")
+    assert evidence_of(client, case["id"], world.seller_headers) == []
+    assert stored_files(settings) == []
+    current = world.seller_headers | {"If-Match": f'"{case["version"]}"'}
+    assert upload(client, case["id"], current, text="JD0146").status_code == 201
+
+
 @pytest.mark.parametrize(
     ("given", "kept"),
     [
