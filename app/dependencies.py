@@ -2,8 +2,8 @@
 
 One way to establish the caller: ``current_caller`` (the ``CurrentCaller`` dependency), through a
 gate built on it (``PlatformCaller``, ``SellerCaller``, ``SellerOrPlatform``, ``AccountCaller``).
-``ApiRoute``, the route class of every router, runs it before FastAPI reads the body or validates
-anything, so a request without a valid credential is a 401 whatever else is wrong with it; it also
+``ApiRoute``, the route class of every router (``ApiRouter``), runs it before FastAPI reads the body
+or validates anything, so a request without a valid credential is a 401 whatever else is wrong; it also
 refuses unknown query parameters and unparseable JSON bodies. ``dependency_overrides`` of
 ``current_caller`` or of a gate replace them on every route, the early check included.
 """
@@ -19,10 +19,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
@@ -348,6 +350,20 @@ class ApiRoute(APIRoute):
                 raise
 
         return handle
+
+
+class ApiRouter(APIRouter):
+    """The router of every module: its routes are ``ApiRoute``s, and a path outside its prefix is
+    refused in one step, where FastAPI would try each of its routes in turn."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(route_class=ApiRoute, **kwargs)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # Every route's path holds the prefix, whatever prefix the router is included under.
+        if self.prefix and self.prefix not in scope["path"]:
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, db_of
+from app.dependencies import AccountCaller, ApiRouter, db_of
 from app.domain import errors as e
 from app.models.account import (
     Accepted,
@@ -26,7 +26,7 @@ from app.routers.accounts import client_address
 from app.routers.support import json_response
 from app.services import account_settings, recovery
 
-router = APIRouter(tags=["accounts"], route_class=ApiRoute)
+router = ApiRouter(tags=["accounts"])
 _PUBLIC: dict[str, Any] = {"security": []}
 _AUTH = (e.InvalidCredential, e.Forbidden)
 

@@ -6,12 +6,12 @@ import base64
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, IdempotencyKey, db_of
+from app.dependencies import AccountCaller, ApiRouter, IdempotencyKey, db_of
 from app.domain import errors as e
 from app.models.account import (
     AccountActivate,
@@ -29,7 +29,7 @@ from app.models.account import (
 from app.routers.support import NO_STORE, create_once, json_response, sends
 from app.services import auth, reads, registrations
 
-router = APIRouter(tags=["accounts"], route_class=ApiRoute)
+router = ApiRouter(tags=["accounts"])
 _PUBLIC: dict[str, Any] = {"security": []}  # anyone may call these; no credential is sent
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 

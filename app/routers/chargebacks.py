@@ -5,12 +5,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from app.core.errors import domain_problem_body, error_responses, problem_body, validation_errors
 from app.dependencies import (
-    ApiRoute,
+    ApiRouter,
     IdempotencyKey,
     IfMatch,
     PlatformCaller,
@@ -45,7 +45,7 @@ from app.services import chargebacks, idempotency, ingestion, reads
 
 # FastAPI tries routes in the order declared, and each one tried costs the request: reads first,
 # the case by id first of all.
-router = APIRouter(prefix="/v1/chargebacks", tags=["chargebacks"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/chargebacks", tags=["chargebacks"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 LOCATION = "/v1/chargebacks/{id}"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, db_of
+from app.dependencies import ApiRouter, IdempotencyKey, PlatformCaller, db_of
 from app.domain import errors as e
 from app.models.buyer import CouponCreate, CouponPublic
 from app.routers.support import create_once, json_response, sends
 from app.services import buyer, buyer_reads
 
-router = APIRouter(prefix="/v1/coupons", tags=["coupons"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/coupons", tags=["coupons"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +14,7 @@ from app.core.clock import utcnow
 from app.core.errors import error_responses
 from app.core.ids import new_id
 from app.core.uploads import MalformedMultipart, UploadLimits, read_form
-from app.dependencies import ApiRoute, IdempotencyKey, IfMatch, SellerOrPlatform, db_of
+from app.dependencies import ApiRouter, IdempotencyKey, IfMatch, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.domain.evidence_rules import EvidenceType
 from app.models.evidence import FORM_FIELDS, AppealCreate, AppealPublic, EvidencePublic
@@ -31,7 +31,7 @@ from app.routers.support import (
 from app.services import appeals, chargebacks, evidence, idempotency, reads, views
 from app.storage import files
 
-router = APIRouter(prefix="/v1/chargebacks", tags=["evidence"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/chargebacks", tags=["evidence"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 _CHUNK = 256 * 1024

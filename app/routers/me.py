@@ -3,11 +3,11 @@ their chargebacks, favourites, coupons)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRoute, IdempotencyKey, db_of
+from app.dependencies import AccountCaller, ApiRouter, IdempotencyKey, db_of
 from app.domain import errors as e
 from app.models.buyer import (
     BuyerOrderPublic,
@@ -20,7 +20,7 @@ from app.models.buyer import (
 from app.routers.support import Cursor, Limit, UpdatedSince, create_once, json_response, sends
 from app.services import buyer, buyer_reads
 
-router = APIRouter(prefix="/v1/me", tags=["personal centre"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/me", tags=["personal centre"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _IDEM = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 _NEXT = "Pass as `cursor` for the next page; null on the last page."

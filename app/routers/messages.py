@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, SellerCaller, db_of
+from app.dependencies import ApiRouter, SellerCaller, db_of
 from app.domain import errors as e
 from app.models.message import MessagePublic
 from app.routers.support import Cursor, Limit, UpdatedSince, json_response
 from app.services import messages, reads
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/messages", tags=["messages"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, QueryModel, SellerOrPlatform, db_of
+from app.dependencies import ApiRouter, IdempotencyKey, PlatformCaller, QueryModel, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.models.order import OrderCreate, OrderPublic
 from app.routers.support import ListQuery, create_once, json_response, sends
 from app.services import orders, reads
 from app.services.orders import ExternalRefTaken
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/orders", tags=["orders"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

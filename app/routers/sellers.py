@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, IdempotencyKey, PlatformCaller, db_of
+from app.dependencies import ApiRouter, IdempotencyKey, PlatformCaller, db_of
 from app.domain import errors as e
 from app.models.seller import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, SellerCreate, SellerPublic
 from app.routers.support import create_once, json_response, sends
 from app.security.tokens import token_digest
 from app.services import reads, sellers
 
-router = APIRouter(prefix="/v1/sellers", tags=["sellers"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/sellers", tags=["sellers"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from app.dependencies import ApiRoute
+from app.dependencies import ApiRouter
 
-router = APIRouter(tags=["system"], route_class=ApiRoute)
+router = ApiRouter(tags=["system"])
 _PUBLIC: dict[str, Any] = {"security": []}  # probes take no credential; generated clients must not send one
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Header, Query, Request, Response
 from pydantic import BaseModel
 
 from app.core.errors import error_responses
-from app.dependencies import ApiRoute, IdempotencyKey, SellerOrPlatform, db_of
+from app.dependencies import ApiRouter, IdempotencyKey, SellerOrPlatform, db_of
 from app.domain import errors as e
 from app.models.common import AwareTimestamp
 from app.models.webhook import (
@@ -23,7 +23,7 @@ from app.models.webhook import (
 from app.routers.support import create_once, json_response, sends
 from app.services import webhook_reads, webhooks
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"], route_class=ApiRoute)
+router = ApiRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
 _KEYS = (e.IdempotencyKeyReused, e.IdempotencyInProgress)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
@@ -38,7 +38,7 @@ Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` 
 
 
 # What Chargeback Desk sends to an endpoint: the OpenAPI ``webhooks`` section, never served.
-events = APIRouter(tags=["webhooks"], route_class=ApiRoute)
+events = ApiRouter(tags=["webhooks"])
 
 
 @events.post(
