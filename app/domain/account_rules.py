@@ -11,6 +11,8 @@ Business rules, from the security checklist (items 10-14, 18, 25) and its source
 * A pending registration expires :data:`REGISTRATION_TTL` after it starts; an activation link after
   :data:`ACTIVATION_TTL`; an access token after :data:`ACCESS_TTL`; a refresh-token family after
   :data:`REFRESH_TTL` at most, however often it is rotated.
+* Changing the email, phone or username, or binding a payment account, needs a login at most
+  :data:`REAUTH_WINDOW` old, or the current password with the request (checklist items 24 and 29).
 
 Instants are timezone-aware; waits are whole seconds rounded up, so a client that waits that long is
 never early.
@@ -26,6 +28,7 @@ __all__ = [
     "ACTIVATION_TTL",
     "CODE_MAX_TRIES",
     "CODE_TTL",
+    "REAUTH_WINDOW",
     "REFRESH_TTL",
     "REGISTRATION_TTL",
     "RESEND_COOLDOWN",
@@ -33,6 +36,7 @@ __all__ = [
     "RESEND_WINDOW",
     "CodeState",
     "code_state",
+    "login_is_recent",
     "resend_wait",
     "seconds_until",
 ]
@@ -47,6 +51,7 @@ ACTIVATION_TTL = timedelta(hours=24)
 ACCESS_TTL = timedelta(minutes=10)
 REFRESH_TTL = timedelta(days=30)
 REGISTRATION_TTL = timedelta(hours=1)
+REAUTH_WINDOW = timedelta(minutes=5)
 
 CodeState = Literal["valid", "expired", "exhausted"]
 
@@ -99,3 +104,12 @@ def resend_wait(last_sent_at: datetime | None, sent_in_last_hour: int, now: date
 def _require_count(value: int, name: str) -> None:
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value}")
+
+
+def login_is_recent(logged_in_at: datetime, now: datetime) -> bool:
+    """Whether a login is fresh enough to change the account's contacts or bindings without the password.
+
+    Business rule: checklist item 29 (ASVS 5.0 7.5.1; allauth's 300 s): at most :data:`REAUTH_WINDOW`
+    old, the window's end included. A login from the future (a clock step) is not recent.
+    """
+    return timedelta(0) <= now - logged_in_at <= REAUTH_WINDOW

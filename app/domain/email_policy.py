@@ -122,19 +122,36 @@ def skeleton(text: str) -> str:
 _BRAND_SKELETONS = tuple(skeleton(brand) for brand in BLOCKED_BRANDS)
 
 
-def check_email_brand(email: str) -> None:
+def check_email_brand(email: str, field: str = "email") -> None:
     """Refuse an address containing a blocked brand in any case or disguise.
 
     Business rule: API contract, buyer accounts (``email_not_allowed``). The skeleton of the local part
     (``+tag`` included) joined to the skeleton of the domain must not contain a brand's skeleton. The
     ``@`` that splits the address is a separator there, while an ``@`` inside a quoted local part is a
-    look-alike of ``a``. Raises :class:`EmailNotAllowed` with a problem on ``email``.
+    look-alike of ``a``. Raises :class:`EmailNotAllowed` with a problem on ``field``.
     """
     local, _, domain = unicodedata.normalize("NFKC", email).rpartition("@")
     # Without an "@" the whole text is in ``domain`` and ``local`` is empty.
     whole = skeleton(local) + skeleton(domain)
     if any(brand in whole for brand in _BRAND_SKELETONS):
-        raise EmailNotAllowed(_BRAND_DETAIL, errors=[FieldProblem("email", _BRAND_PROBLEM)])
+        raise EmailNotAllowed(_BRAND_DETAIL, errors=[FieldProblem(field, _BRAND_PROBLEM)])
+
+
+MAX_LOCAL_CHARS = 63
+MAX_ADDRESS_CHARS = 254
+
+
+def check_email_length(email: str, field: str = "email") -> None:
+    """Refuse an address whose local part passes 63 characters or whose whole passes 254.
+
+    Business rule: the OWASP Input Validation Cheat Sheet's limits (RFC 5321 allows 64 and 254
+    octets); longer addresses are not deliverable everywhere. Raises :class:`InvalidEmail` on ``field``.
+    """
+    local = email.rpartition("@")[0]
+    if len(local) > MAX_LOCAL_CHARS or len(email) > MAX_ADDRESS_CHARS:
+        problem = f"at most {MAX_LOCAL_CHARS} characters before the @ and {MAX_ADDRESS_CHARS} in all"
+        detail = f"The email address is too long: {problem}."
+        raise InvalidEmail(detail, errors=[FieldProblem(field, problem)])
 
 
 def normalise_email(email: str) -> str:

@@ -255,6 +255,11 @@ class PaymentAccountTaken(Conflict):
     title = "The payment account is bound to another buyer account"
 
 
+class ReauthenticationRequired(Forbidden):
+    code = "reauthentication_required"
+    title = "Confirm it is you"
+
+
 class WrongPassword(InvalidInput):
     code = "invalid_password"
     title = "The current password is not correct"

@@ -24,10 +24,12 @@ Decisions, in one place:
   step (``"abcdefghijklmnop"``, ``"zyxwvutsrqponml"``); among digits ``9``→``0`` (and ``0``→``9``
   when falling) continues the run, so ``"1234567890123456"`` counts. Keyboard rows are left to the
   blocklist.
-* Context words: :data:`BRAND_WORDS` plus the caller's words of at least 4 characters. When removing
-  every occurrence of every such word leaves fewer than 8 characters, the password is built around
-  them. A brand is named in the reason; the caller's words are not, since one of them may be most of
-  the password (the detail never echoes the password).
+* Context words: a password that contains one of :data:`BRAND_WORDS` in any case or disguise (their
+  skeletons, as for email addresses) is refused, the brand named in the reason. The caller's words of
+  at least 4 characters (email local part, username, member id) may appear in a longer password: only
+  when removing every occurrence leaves fewer than 8 characters is the password built around them,
+  and the reason does not name them, since one may be most of the password (the detail never echoes
+  the password).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import itertools
 import unicodedata
 from collections.abc import Container, Iterable
 
+from app.domain.email_policy import skeleton
 from app.domain.errors import FieldProblem, WeakPassword
 
 __all__ = [
@@ -92,6 +95,7 @@ def check_password(
         _length_problem(len(normalised), min_length)
         or _blocklist_problem(folded, normalised.lower(), blocklist)
         or _pattern_problem(folded)
+        or _brand_problem(normalised)
         or _context_problem(folded, context)
     )
     if reason is not None:
@@ -157,19 +161,22 @@ def _has_period(text: str, unit: int) -> bool:
     return all(text[i] == text[i - unit] for i in range(unit, len(text)))
 
 
+# Longest first, so "chargebackdesk" is named as a whole before "chargeback".
+_BRAND_SKELETONS = sorted(((skeleton(brand), brand) for brand in BRAND_WORDS), key=lambda b: -len(b[0]))
+
+
+def _brand_problem(normalised: str) -> str | None:
+    shape = skeleton(normalised)
+    brand = next((name for brand_shape, name in _BRAND_SKELETONS if brand_shape in shape), None)
+    return None if brand is None else f'contains the name "{brand}"'
+
+
 def _context_problem(folded: str, context: Iterable[str]) -> str | None:
-    brands = set(BRAND_WORDS)
     words = {unicodedata.normalize("NFKC", word).casefold() for word in context}
-    words = {word for word in words if len(word) >= MIN_CONTEXT_WORD_CHARS} | brands
-    # Longest first, so "chargebackdesk" goes as a whole before "chargeback" can split it.
-    remaining, found = folded, []
-    for word in sorted(words, key=lambda w: (-len(w), w)):
+    remaining, found = folded, False
+    for word in sorted((w for w in words if len(w) >= MIN_CONTEXT_WORD_CHARS), key=lambda w: (-len(w), w)):
         if word in remaining:
-            found.append(word)
-            remaining = remaining.replace(word, "")
+            found, remaining = True, remaining.replace(word, "")
     if not found or len(remaining) >= MIN_CHARS_BESIDES_CONTEXT:
         return None
-    brand = next((word for word in found if word in brands), None)
-    if brand is not None:
-        return f'is built around the name "{brand}"'
     return "is built around your email address, username or member id"

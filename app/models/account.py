@@ -192,6 +192,9 @@ class AccountPublic(SQLModel):
     status: Literal["pending_activation", "active", "deactivated"] = Field(examples=["active"])
     seller_id: str | None = Field(default=None, description="Set for a seller's owner account.")
     created_at: UTCTimestamp
+    version: int = Field(
+        description="Goes up with every change; sent as the `ETag`, checked against `If-Match`.", examples=[1]
+    )
 
 
 class LoginRequest(InputModel):
@@ -238,17 +241,33 @@ class Accepted(SQLModel):
     status: str = Field(examples=["accepted"])
 
 
-class AccountUpdate(InputModel):
+REAUTH_PASSWORD = (
+    "Needed when the login is more than 5 minutes old (`reauthentication_required` otherwise): the "
+    "account's current password."
+)
+
+
+class Reauthenticated(InputModel):
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description=REAUTH_PASSWORD,
+        examples=["correct horse battery staple"],
+    )
+
+
+class AccountUpdate(Reauthenticated):
     username: str | None = Field(
         default=None, min_length=2, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["mia"]
     )
 
 
-class EmailChange(InputModel):
+class EmailChange(Reauthenticated):
     new_email: str = Field(min_length=1, max_length=1024, examples=["mia@new-home.example"])
 
 
-class PhoneChange(InputModel):
+class PhoneChange(Reauthenticated):
     new_phone: str = Field(
         min_length=1,
         max_length=64,

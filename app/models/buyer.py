@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, I
 from sqlmodel import Field as DbField
 from sqlmodel import SQLModel
 
+from app.models.account import Reauthenticated
 from app.models.base import InputModel, UTCDateTime
 from app.models.common import AmountMinor, AwareTimestamp, Currency, SingleLine, UTCTimestamp
 
@@ -86,7 +87,7 @@ class Coupon(SQLModel, table=True):
 # Requests and responses ------------------------------------------------------------------------
 
 
-class PaymentAccountCreate(InputModel):
+class PaymentAccountCreate(Reauthenticated):
     provider: Literal["alipay"] = Field(examples=["alipay"])
     account_ref: str = Field(
         min_length=1,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from app.core.errors import error_responses
-from app.dependencies import AccountCaller, ApiRouter, db_of
+from app.dependencies import AccountCaller, ApiRouter, IfMatch, db_of
 from app.domain import errors as e
 from app.models.account import (
     Accepted,
@@ -29,6 +29,8 @@ from app.services import account_settings, recovery
 router = ApiRouter(tags=["accounts"])
 _PUBLIC: dict[str, Any] = {"security": []}
 _AUTH = (e.InvalidCredential, e.Forbidden)
+# A login more than 5 minutes old needs the current password with the change.
+_REAUTH = (e.ReauthenticationRequired, e.WrongPassword, e.RateLimited)
 
 
 @router.post(
@@ -70,25 +72,38 @@ def confirm_password_reset(request: Request, body: PasswordResetConfirm) -> Resp
     return json_response(result)
 
 
-@router.patch("/v1/me", response_model=AccountPublic, responses=error_responses(*_AUTH))
-def update_me(body: AccountUpdate, caller: AccountCaller, request: Request) -> Response:
+@router.patch(
+    "/v1/me",
+    response_model=AccountPublic,
+    responses=error_responses(*_AUTH, *_REAUTH, e.PreconditionFailed),
+)
+def update_me(body: AccountUpdate, caller: AccountCaller, request: Request, if_match: IfMatch) -> Response:
     """Change the account's profile (username)."""
     db = db_of(request)
     with db.session() as session:
-        return json_response(account_settings.update_profile(session, caller.require_account(), body))
+        account_id = caller.require_account()
+        account_settings.confirm_identity(
+            session, db.auth, account_id, caller.session_id, body.current_password
+        )
+        public = account_settings.update_profile(session, account_id, body, if_match)
+    return json_response(public, version=public["version"])
 
 
 @router.post(
     "/v1/me/email-change",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(*_AUTH, e.InvalidEmail, e.EmailNotAllowed, e.RateLimited),
+    responses=error_responses(*_AUTH, *_REAUTH, e.InvalidEmail, e.EmailNotAllowed),
 )
 def start_email_change(body: EmailChange, caller: AccountCaller, request: Request) -> Response:
     """Send a code to the new email; the old one is told. Nothing changes until it is confirmed."""
     db = db_of(request)
     with db.session() as session:
-        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
+        account_id = caller.require_account()
+        account_settings.confirm_identity(
+            session, db.auth, account_id, caller.session_id, body.current_password
+        )
+        result = account_settings.start_change(session, db.settings, db.auth, account_id, body)
     return json_response(result, status=202)
 
 
@@ -111,13 +126,17 @@ def confirm_email_change(body: CodeConfirm, caller: AccountCaller, request: Requ
     "/v1/me/phone-change",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(*_AUTH, e.InvalidPhone, e.RateLimited),
+    responses=error_responses(*_AUTH, *_REAUTH, e.InvalidPhone),
 )
 def start_phone_change(body: PhoneChange, caller: AccountCaller, request: Request) -> Response:
     """Send a code to the new phone; the account is told. Nothing changes until it is confirmed."""
     db = db_of(request)
     with db.session() as session:
-        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
+        account_id = caller.require_account()
+        account_settings.confirm_identity(
+            session, db.auth, account_id, caller.session_id, body.current_password
+        )
+        result = account_settings.start_change(session, db.settings, db.auth, account_id, body)
     return json_response(result, status=202)
 
 

@@ -27,6 +27,7 @@ from app.models.account import (
     TokenPair,
 )
 from app.routers.support import NO_STORE, create_once, json_response, sends
+from app.security.tokens import token_digest
 from app.services import auth, reads, registrations
 
 router = ApiRouter(tags=["accounts"])
@@ -40,11 +41,12 @@ def client_address(request: Request) -> str:
 
 
 class _RegistrationFingerprint(BaseModel):
-    # The password never enters an idempotency record, not even hashed: a retry is the same
-    # registration when everything else matches.
+    # The password enters the idempotency record only as a keyed digest, as a seller owner's does:
+    # a retry with another password is another body (422), never a replay of the first.
     country: str
     email: str
     phone: str
+    password: str
 
 
 class ResendAccepted(BaseModel):
@@ -70,7 +72,12 @@ def create_registration(
     the emailed activation link; `resend_registration_code` sends a fresh code on one channel.
     """
     db = db_of(request)
-    fingerprint = _RegistrationFingerprint(country=body.country, email=body.email, phone=body.phone)
+    fingerprint = _RegistrationFingerprint(
+        country=body.country,
+        email=body.email,
+        phone=body.phone,
+        password=token_digest(db.auth.keys.tokens, body.password),
+    )
     return create_once(
         request,
         db,
@@ -217,7 +224,8 @@ def logout(caller: AccountCaller, request: Request) -> Response:
 async def get_me(caller: AccountCaller, request: Request) -> Response:
     """The logged-in account."""
     db = db_of(request)
-    return json_response(await reads.account(db.loop_reader, caller.require_account()))
+    public = await reads.account(db.loop_reader, caller.require_account())
+    return json_response(public, version=public["version"])
 
 
 # The activation link's landing page, for deployments whose PUBLIC_BASE_URL is this service: the token

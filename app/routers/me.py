@@ -18,7 +18,7 @@ from app.models.buyer import (
     PaymentAccountPublic,
 )
 from app.routers.support import Cursor, Limit, UpdatedSince, create_once, json_response, sends
-from app.services import buyer, buyer_reads
+from app.services import account_settings, buyer, buyer_reads
 
 router = ApiRouter(prefix="/v1/me", tags=["personal centre"])
 _AUTH = (e.InvalidCredential, e.Forbidden)
@@ -57,7 +57,15 @@ class CouponPage(BaseModel):
     "/payment-accounts",
     status_code=201,
     response_model=PaymentAccountPublic,
-    responses=error_responses(*_AUTH, e.InvalidAccountRef, e.PaymentAccountTaken, e.RateLimited, *_IDEM),
+    responses=error_responses(
+        *_AUTH,
+        e.ReauthenticationRequired,
+        e.WrongPassword,
+        e.InvalidAccountRef,
+        e.PaymentAccountTaken,
+        e.RateLimited,
+        *_IDEM,
+    ),
     openapi_extra=sends(201, "Location"),
 )
 def bind_payment_account(
@@ -69,6 +77,10 @@ def bind_payment_account(
     """Bind an Alipay account (an email or mainland mobile number) to this account."""
     db = db_of(request)
     account_id = caller.require_account()
+    with db.session() as session:
+        account_settings.confirm_identity(
+            session, db.auth, account_id, caller.session_id, body.current_password
+        )
     fingerprint = _PaymentAccountFingerprint(
         provider=body.provider, ref_digest=buyer.ref_digest(db.auth, body.account_ref)
     )

@@ -34,6 +34,7 @@ CODE_SEND_PER_ADDRESS = "20/hour"
 RESET_PER_IDENTIFIER = "5/minute"
 RESET_PER_ADDRESS = "20/minute"
 REGISTER_PER_ADDRESS = "10/hour"
+PASSWORD_CHECK_PER_ACCOUNT = "10/hour"  # the current password, given to change a setting
 BIND_PER_ACCOUNT = "10/hour"  # payment-account binds: too few to probe who holds which Alipay id
 
 DEFAULT_KEY_PREFIX = "cbd-limits"

@@ -13,12 +13,21 @@ from app.core.config import Settings
 from app.core.db import begin_write
 from app.domain import account_rules as rules
 from app.domain.email_policy import email_key
-from app.domain.errors import FieldProblem, InvalidCode, NotFound, RateLimited, WrongPassword
+from app.domain.errors import (
+    FieldProblem,
+    InvalidCode,
+    NotFound,
+    PreconditionFailed,
+    RateLimited,
+    ReauthenticationRequired,
+    WrongPassword,
+)
 from app.domain.passwords import check_password, context_words, normalise_password
 from app.domain.payment_refs import mask_ref
 from app.models.account import (
     Account,
     AccountUpdate,
+    AuthSession,
     CodeConfirm,
     Deactivate,
     EmailChange,
@@ -63,10 +72,16 @@ def _tell(session: Session, settings: Settings, account: Account, subject: str, 
     )
 
 
-def update_profile(session: Session, account_id: str, data: AccountUpdate) -> dict[str, Any]:
+def update_profile(
+    session: Session, account_id: str, data: AccountUpdate, if_match: int | None = None
+) -> dict[str, Any]:
     begin_write(session)
     account = _account(session, account_id)
-    for field, value in data.model_dump(exclude_unset=True).items():
+    if if_match is not None and if_match != account.version:
+        raise PreconditionFailed(
+            f"The account is at version {account.version}, not {if_match}; reload it and retry."
+        )
+    for field, value in data.model_dump(exclude_unset=True, exclude={"current_password"}).items():
         setattr(account, field, value)
     account.version, account.updated_at = account.version + 1, utcnow()
     public = views.account(account)
@@ -171,6 +186,38 @@ def confirm_change(
     return public
 
 
+def _check_current_password(auth: Auth, account_id: str, stored: str | None, given: str) -> None:
+    """The account's password, given again: counted per account, so it cannot be guessed through here."""
+    wait = auth.limiter.hit("password-check", account_id, rate_limits.PASSWORD_CHECK_PER_ACCOUNT)
+    if wait:
+        raise RateLimited(
+            "Too many password checks for this account; wait before trying again.", retry_after=wait
+        )
+    if stored is None or not auth.hasher.verify(stored, normalise_password(given)):
+        raise WrongPassword(
+            "The current password is not correct.", errors=[FieldProblem("current_password", "not correct")]
+        )
+
+
+def confirm_identity(
+    session: Session, auth: Auth, account_id: str, session_id: str | None, current_password: str | None
+) -> None:
+    """Before the email, phone, username or a payment binding changes: a login at most 5 minutes old
+    (``account_rules.REAUTH_WINDOW``), or the current password. Reads in a transaction of its own,
+    so no write lock is held while a password is hashed."""
+    with session.begin():
+        login = session.get(AuthSession, session_id) if session_id else None
+        if login is not None and rules.login_is_recent(login.created_at, utcnow()):
+            return
+        account = session.get(Account, account_id)
+        stored = account.password_hash if account is not None else None
+    if current_password is None:
+        raise ReauthenticationRequired(
+            "This change needs a login from the last 5 minutes: send `current_password`, or log in again."
+        )
+    _check_current_password(auth, account_id, stored, current_password)
+
+
 def change_password(
     session: Session,
     settings: Settings,
@@ -183,10 +230,7 @@ def change_password(
     with session.begin():
         account = session.get(Account, account_id)
         stored = account.password_hash if account is not None else None
-    if stored is None or not auth.hasher.verify(stored, normalise_password(data.current_password)):
-        raise WrongPassword(
-            "The current password is not correct.", errors=[FieldProblem("current_password", "not correct")]
-        )
+    _check_current_password(auth, account_id, stored, data.current_password)
     password = normalise_password(data.new_password)
     assert account is not None
     check_password(

@@ -6,19 +6,20 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from app.domain.email_policy import check_email_brand, email_key
+from app.domain.email_policy import check_email_brand, check_email_length, email_key
 from app.domain.errors import FieldProblem, InvalidEmail, InvalidPhone
 
 
 def parse_email(raw: str, field: str = "email") -> tuple[str, str]:
-    """The address to store and its lookup key; syntax and lengths by email-validator, then the brand rule."""
+    """The address to store and its lookup key: syntax by email-validator, then the length and brand rules."""
     try:
         email = validate_email(raw.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidEmail(
             f"The email address is not valid: {exc}", errors=[FieldProblem(field, "invalid")]
         ) from None
-    check_email_brand(email)
+    check_email_length(email, field)
+    check_email_brand(email, field)
     return email, email_key(email)
 
 

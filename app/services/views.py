@@ -197,6 +197,7 @@ def account(row: Row) -> dict[str, Any]:
         "status": row.status,
         "seller_id": row.seller_id,
         "created_at": row.created_at,
+        "version": row.version,
     }
 
 

@@ -160,6 +160,23 @@ def test_profile_update_refuses_privileged_and_unknown_fields(
         )
 
 
+def test_the_account_carries_its_version_and_a_profile_change_honours_if_match(
+    client: TestClient, account: dict[str, Any]
+) -> None:
+    headers = bearer(login(client).json()["access_token"])
+    me = client.get("/v1/me", headers=headers)
+    version = me.json()["version"]
+    assert me.headers["etag"] == f'"{version}"'
+    stale = headers | {"If-Match": f'"{version + 1}"'}
+    assert_problem(
+        client.patch("/v1/me", json={"username": "mia"}, headers=stale), 412, "precondition_failed"
+    )
+    assert client.get("/v1/me", headers=headers).json()["username"] is None
+    r = client.patch("/v1/me", json={"username": "mia"}, headers=headers | {"If-Match": f'"{version}"'})
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.headers["etag"]) == (version + 1, f'"{version + 1}"')
+
+
 def test_email_change_waits_for_the_code_and_tells_the_old_address(
     client: TestClient,
     account: dict[str, Any],
@@ -184,7 +201,11 @@ def test_email_change_waits_for_the_code_and_tells_the_old_address(
     assert login(client, new).status_code == 200
     assert_problem(login(client, EMAIL), 401, "invalid_credentials")
     bad = client.post("/v1/me/email-change", json={"new_email": "me@taobao.example"}, headers=bearer(token))
-    assert_problem(bad, 422, "email_not_allowed")
+    assert_problem(bad, 422, "email_not_allowed", "new_email")
+    long = client.post(
+        "/v1/me/email-change", json={"new_email": "m" * 64 + "@example.com"}, headers=bearer(token)
+    )
+    assert_problem(long, 422, "invalid_email", "new_email")
 
 
 def test_phone_change_confirms_with_the_code_sent_to_the_new_number(
@@ -298,3 +319,42 @@ def test_seller_owner_password_follows_the_policy_and_stays_out_of_idempotency(c
     assert again.json() == first.json()
     changed = client.post("/v1/sellers", json=body | {"owner_password": NEW_PASSWORD}, headers=headers)
     assert_problem(changed, 422, "idempotency_key_reused")
+
+
+def test_a_login_older_than_five_minutes_needs_the_password_to_change_contacts_or_bindings(
+    client: TestClient, account: dict[str, Any], time_machine: TimeMachineFixture
+) -> None:
+    headers = bearer(login(client).json()["access_token"])
+    time_machine.move_to(T0 + timedelta(minutes=5, seconds=1), tick=False)
+    changes = [
+        ("PATCH", "/v1/me", {"username": "mia"}),
+        ("POST", "/v1/me/email-change", {"new_email": "mia@new-home.example"}),
+        ("POST", "/v1/me/phone-change", {"new_phone": "+49 1512 7654321"}),
+        ("POST", "/v1/me/payment-accounts", {"provider": "alipay", "account_ref": "mia.pay@example.com"}),
+    ]
+    for method, url, body in changes:
+        r = client.request(method, url, json=body, headers=headers)
+        assert_problem(r, 403, "reauthentication_required")
+        wrong = client.request(
+            method, url, json=body | {"current_password": "not the password at all"}, headers=headers
+        )
+        assert_problem(wrong, 422, "invalid_password", "current_password")
+        right = client.request(method, url, json=body | {"current_password": PASSWORD}, headers=headers)
+        assert right.status_code in (200, 201, 202), right.text
+    assert client.get("/v1/me", headers=headers).json()["username"] == "mia"
+    # A fresh login needs nothing more.
+    fresh = bearer(login(client).json()["access_token"])
+    assert client.patch("/v1/me", json={"username": "mia2"}, headers=fresh).status_code == 200
+
+
+def test_the_current_password_cannot_be_guessed_through_the_settings(
+    client: TestClient, account: dict[str, Any]
+) -> None:
+    headers = bearer(login(client).json()["access_token"])
+    body = {"current_password": "a wrong guess of the password", "new_password": NEW_PASSWORD}
+    answers = [client.post("/v1/me/password", json=body, headers=headers) for _ in range(11)]
+    assert [r.status_code for r in answers[:10]] == [422] * 10
+    assert_problem(answers[10], 429, "rate_limited")
+    assert int(answers[10].headers["retry-after"]) > 0
+    right = client.post("/v1/me/password", json=body | {"current_password": PASSWORD}, headers=headers)
+    assert_problem(right, 429, "rate_limited")  # still counted: a right guess does not slip through

@@ -492,3 +492,17 @@ def test_concurrent_first_failures_are_all_counted(client: TestClient) -> None:
     assert statuses == [401, 401, 401, 401]
     assert login(client, "nobody.yet@example.com").status_code == 401  # the fifth
     assert_problem(login(client, "nobody.yet@example.com"), 429, "rate_limited")
+
+
+def test_a_registration_retried_with_another_password_is_another_body(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "signup-1"}
+    body = {"country": "DE", "email": EMAIL, "phone": PHONE, "password": PASSWORD}
+    first = client.post("/v1/registrations", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = client.post("/v1/registrations", json=body, headers=headers)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.json() == first.json()
+    other = client.post(
+        "/v1/registrations", json=body | {"password": "another long passphrase here"}, headers=headers
+    )
+    assert_problem(other, 422, "idempotency_key_reused")

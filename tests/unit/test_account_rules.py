@@ -11,6 +11,7 @@ from app.domain.account_rules import (
     ACTIVATION_TTL,
     CODE_MAX_TRIES,
     CODE_TTL,
+    REAUTH_WINDOW,
     REFRESH_TTL,
     REGISTRATION_TTL,
     RESEND_COOLDOWN,
@@ -18,6 +19,7 @@ from app.domain.account_rules import (
     RESEND_WINDOW,
     CodeState,
     code_state,
+    login_is_recent,
     resend_wait,
     seconds_until,
 )
@@ -126,3 +128,11 @@ def test_naive_and_aware_instants_do_not_mix() -> None:
 )
 def test_rule_constants_match_the_checklist(value: object, expected: object) -> None:
     assert value == expected
+
+
+def test_a_login_is_recent_for_five_minutes_and_never_from_the_future() -> None:
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert login_is_recent(at, at)
+    assert login_is_recent(at, at + REAUTH_WINDOW)
+    assert not login_is_recent(at, at + REAUTH_WINDOW + timedelta(microseconds=1))
+    assert not login_is_recent(at + timedelta(seconds=1), at)

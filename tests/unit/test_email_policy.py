@@ -10,6 +10,7 @@ from app.domain.email_policy import (
     BLOCKED_BRANDS,
     CONFUSABLES,
     check_email_brand,
+    check_email_length,
     email_key,
     normalise_email,
     skeleton,
@@ -210,3 +211,21 @@ def test_plus_tags_are_kept_apart() -> None:
 def test_email_key_refuses_what_normalise_refuses() -> None:
     with pytest.raises(InvalidEmail):
         email_key("no-at-sign")
+
+
+@pytest.mark.parametrize(
+    ("email", "allowed"),
+    [
+        ("a" * 63 + "@example.com", True),
+        ("a" * 64 + "@example.com", False),
+        ("a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "." + "e" * 60, True),  # 254 in all
+        ("a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "." + "e" * 61, False),
+    ],
+)
+def test_an_address_is_at_most_63_characters_before_the_at_and_254_in_all(email: str, allowed: bool) -> None:
+    if allowed:
+        check_email_length(email)
+        return
+    with pytest.raises(InvalidEmail) as refused:
+        check_email_length(email, "new_email")
+    assert refused.value.errors == [FieldProblem("new_email", refused.value.errors[0].message)]

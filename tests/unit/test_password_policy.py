@@ -58,7 +58,6 @@ ACCEPTED = [
     pytest.param("abcdeabcdeabcdea", id="unit-of-five-repeated"),
     pytest.param("abcabcabcabcabcX", id="repetition-broken"),
     pytest.param("aabbccddeeffgghh", id="pairs-not-a-period"),
-    pytest.param("aliexpress-fan-club-2024", id="brand-plus-eight-more"),
     pytest.param("wonderland of secret keys", id="context-part-plus-plenty"),
     pytest.param("bob bob bob bob bob!", id="short-context-word-ignored"),
     pytest.param("0987654321-acquire", id="digit-run-plus-words"),
@@ -98,16 +97,20 @@ REFUSED = [
     pytest.param("abcdabcdabcdabcd", PATTERN, id="unit-of-four"),
     pytest.param("abcdabcdabcdabc", PATTERN, id="unit-of-four-cut-short"),
     pytest.param("Ab1!Ab1!Ab1!Ab1!", PATTERN, id="unit-of-four-mixed"),
-    pytest.param("aliexpressaliexpress", 'is built around the name "aliexpress"', id="brand-twice"),
-    pytest.param("AliExpress12345!", 'is built around the name "aliexpress"', id="brand-plus-six"),
-    pytest.param("TaoBao+AliBaba!!", 'is built around the name "alibaba"', id="two-brands"),
-    pytest.param("chargebackdesk1!", 'is built around the name "chargebackdesk"', id="longest-brand"),
-    pytest.param("ChargeBack-Desk!", 'is built around the name "chargeback"', id="shorter-brand"),
-    pytest.param(wide("taobao") + "-shopping", 'is built around the name "taobao"', id="brand-full-width"),
+    pytest.param("aliexpressaliexpress", 'contains the name "aliexpress"', id="brand-twice"),
+    pytest.param("AliExpress12345!", 'contains the name "aliexpress"', id="brand-plus-six"),
+    pytest.param("aliexpress-fan-club-2024", 'contains the name "aliexpress"', id="brand-plus-eight-more"),
+    pytest.param("my taobao account rocks", 'contains the name "taobao"', id="brand-in-a-passphrase"),
+    pytest.param("Ali Express passphrase 2026", 'contains the name "aliexpress"', id="brand-split"),
+    pytest.param("t4ob4o shopping forever", 'contains the name "taobao"', id="brand-in-leet"),
+    pytest.param("TaoBao+AliBaba!!", 'contains the name "alibaba"', id="two-brands"),
+    pytest.param("chargebackdesk1!", 'contains the name "chargebackdesk"', id="longest-brand"),
+    pytest.param("ChargeBack-Desk!", 'contains the name "chargebackdesk"', id="brand-with-separator"),
+    pytest.param(wide("taobao") + "-shopping", 'contains the name "taobao"', id="brand-full-width"),
     pytest.param("alice.wonder+shop!!", PERSONAL, id="whole-email-local-part"),
     pytest.param("Wonder-Wonder-42", PERSONAL, id="local-part-piece"),
     pytest.param("M12345678-secret", PERSONAL, id="member-id"),
-    pytest.param("m12345678aliexpress", 'is built around the name "aliexpress"', id="brand-named-first"),
+    pytest.param("m12345678aliexpress", 'contains the name "aliexpress"', id="brand-named-first"),
 ]
 
 
@@ -201,14 +204,9 @@ def test_blocklist_checked_before_patterns() -> None:
 
 
 @pytest.mark.parametrize("brand", BRAND_WORDS)
-def test_brand_with_fewer_than_eight_other_characters_is_refused(brand: str) -> None:
-    password = brand.upper() * 2 + "Zq7!Lm2"
-    assert _refusal(password, context=()).errors[0].message.startswith("is built around the name")
-
-
-@pytest.mark.parametrize("brand", BRAND_WORDS)
-def test_brand_with_eight_other_characters_is_accepted(brand: str) -> None:
-    _check(brand * 2 + "Zq7!Lm2x", context=())
+def test_a_brand_anywhere_in_a_password_is_refused_and_named(brand: str) -> None:
+    for password in (brand.upper() * 2 + "Zq7!Lm2", "Zq7!Lm2x-Pw4#Rt " + brand + " Vb9$Kd3w"):
+        assert _refusal(password, context=()).errors[0].message == f'contains the name "{brand}"'
 
 
 @pytest.mark.parametrize(
