@@ -86,11 +86,11 @@ class AccountToken(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Consecutive failed logins per identifier (known or not, so it reveals nothing)."""
+    """Consecutive failed logins per identifier (known or not, so it reveals nothing) and per account."""
 
     __tablename__ = "login_throttle"
 
-    key: str = DbField(primary_key=True, max_length=64)  # a digest of the normalised identifier
+    key: str = DbField(primary_key=True, max_length=64)  # a digest of the identifier, or of the account id
     failures: int = DbField(default=0, sa_column=Column(Integer(), nullable=False))
     last_failure_at: datetime = DbField(sa_column=Column(UTCDateTime(), nullable=False))
 

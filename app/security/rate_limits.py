@@ -33,6 +33,8 @@ CODE_SEND_PER_DESTINATION = "5/hour"
 CODE_SEND_PER_ADDRESS = "20/hour"
 RESET_PER_IDENTIFIER = "5/minute"
 RESET_PER_ADDRESS = "20/minute"
+# Reset codes tried per identifier, whichever code: new codes do not buy new guesses (checklist 13).
+RESET_CONFIRM_PER_IDENTIFIER = "10/hour"
 REGISTER_PER_ADDRESS = "10/hour"
 PASSWORD_CHECK_PER_ACCOUNT = "10/hour"  # the current password, given to change a setting
 BIND_PER_ACCOUNT = "10/hour"  # payment-account binds: too few to probe who holds which Alipay id

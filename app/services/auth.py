@@ -10,6 +10,7 @@ and presenting a used one revokes the whole session.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,8 @@ from app.security.tokens import issue_access, new_token, token_digest
 
 def identifier_of(raw: str) -> tuple[str, str]:
     """(kind, normalised value) of a login identifier: an email, a member id or a phone number."""
-    value = raw.strip()
+    # NFKC first: a full-width at sign or digit is the same identifier, and the same throttle.
+    value = unicodedata.normalize("NFKC", raw).strip()
     if "@" in value:
         try:
             return "email", email_key(value)  # the form accounts are stored under
@@ -64,16 +66,17 @@ def candidates(session: Session, kind: str, value: str) -> list[Account]:
     return list(session.execute(_CANDIDATE_ACCOUNTS[kind], {"value": value}).scalars())
 
 
-def _fail(session: Session, key: str, now: datetime) -> None:
-    row = session.get(LoginThrottle, key, with_for_update=True)
-    if row is None:
-        try:
-            with session.begin_nested():  # two first failures at once: one inserts, the other counts
-                session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
-        except IntegrityError:
-            row = session.get_one(LoginThrottle, key, with_for_update=True, populate_existing=True)
-    if row is not None:
-        row.failures, row.last_failure_at = row.failures + 1, now
+def _fail(session: Session, keys: list[str], now: datetime) -> None:
+    for key in sorted(keys):  # one order for every login, so two never wait on each other's rows
+        row = session.get(LoginThrottle, key, with_for_update=True)
+        if row is None:
+            try:
+                with session.begin_nested():  # two first failures at once: one inserts, the other counts
+                    session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
+            except IntegrityError:
+                row = session.get_one(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        if row is not None:
+            row.failures, row.last_failure_at = row.failures + 1, now
     session.commit()
 
 
@@ -128,14 +131,11 @@ async def login(
     kind, value = identifier_of(data.identifier)
     key = _throttle_key(kind, value)
     now = utcnow()
-    throttle = await reader.one(_THROTTLE, {"key": key})
-    if throttle is not None:
-        wait = login_throttle.retry_after(now, throttle.last_failure_at, throttle.failures)
-        if wait:
-            raise RateLimited(
-                "Too many failed logins for this identifier; wait, or reset the password.", retry_after=wait
-            )
+    throttled = await _throttled(reader, [key], now)
     accounts = await reader.all(_CANDIDATES[kind], {"value": value})
+    # Each account also counts the failures against it by any of its identifiers (checklist 22).
+    account_keys = [_throttle_key("account", a.id) for a in accounts]
+    throttled += await _throttled(reader, account_keys, now)
     password = normalise_password(data.password)
     if not accounts:
         await auth.hasher.verify_dummy_async(password)
@@ -149,27 +149,48 @@ async def login(
         # Hashed before the write transaction, so its lock is never held for a hash.
         rehash = (matched[0].password_hash, await auth.hasher.hash_async(password))
     ids = [a.id for a in matched]
-    return await to_thread.run_sync(_conclude, sessions, auth, key, throttle is not None, ids, rehash, now)
+    failing = [key, *account_keys]
+    return await to_thread.run_sync(_conclude, sessions, auth, failing, throttled, ids, rehash, now)
+
+
+async def _throttled(reader: LoopReader, keys: list[str], now: datetime) -> list[str]:
+    """Those of ``keys`` with failures on record; 429 if any of them still has to wait.
+
+    One answer whichever key it is, so it does not tell an identifier with an account from one without.
+    """
+    found = []
+    for key in keys:
+        row = await reader.one(_THROTTLE, {"key": key})
+        if row is None:
+            continue
+        found.append(key)
+        wait = login_throttle.retry_after(now, row.last_failure_at, row.failures)
+        if wait:
+            raise RateLimited(
+                "Too many failed logins for this identifier; wait, or reset the password.", retry_after=wait
+            )
+    return found
 
 
 def _conclude(
     sessions: Callable[[], Session],
     auth: Auth,
-    key: str,
-    throttled: bool,
+    failing: list[str],
+    throttled: list[str],
     matched: list[str],
     rehash: tuple[str, str] | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The login's one write transaction: a failure counted, or the throttle reset and a session opened."""
+    """The login's one write transaction: a failure counted against the identifier and the accounts it
+    names, or their throttles reset and a session opened."""
     with sessions() as session:
         begin_write(session)
         if not matched:
-            _fail(session, key, now)
+            _fail(session, failing, now)
             raise InvalidCredentials("The identifier or the password is not correct.")
         conn = session.connection()
-        if throttled:
-            conn.execute(_RESET_THROTTLE, {"throttle": key})
+        for throttle in throttled:
+            conn.execute(_RESET_THROTTLE, {"throttle": throttle})
         if len(matched) > 1:
             session.commit()
             raise IdentifierAmbiguous(

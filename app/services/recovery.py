@@ -170,6 +170,11 @@ def confirm_reset(
     if wait:
         raise RateLimited("Too many attempts from this address; wait before trying again.", retry_after=wait)
     kind, value = identifier_of(identifier)
+    wait = auth.limiter.hit("reset-confirm", f"{kind}:{value}", rate_limits.RESET_CONFIRM_PER_IDENTIFIER)
+    if wait:
+        raise RateLimited(
+            "Too many codes tried for this identifier; wait before trying again.", retry_after=wait
+        )
     begin_write(session)
     now = utcnow()
     matched = None

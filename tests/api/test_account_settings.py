@@ -94,6 +94,33 @@ def test_reset_sets_a_new_password_and_ends_every_session(
     assert "Your Chargeback Desk password was changed" in subjects(dispatcher, mailbox, EMAIL)
 
 
+def test_new_reset_codes_do_not_buy_new_guesses(
+    client: TestClient,
+    account: dict[str, Any],
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    time_machine: TimeMachineFixture,
+) -> None:
+    tried = 0
+    for round_ in range(3):
+        time_machine.move_to(T0 + timedelta(minutes=2 * round_), tick=False)
+        client.post("/v1/auth/password-reset", json={"identifier": EMAIL, "channel": "email"})
+        code = last_code(dispatcher, mailbox, sms_gateway, EMAIL)
+        wrong = "000000" if code != "000000" else "111111"
+        for _ in range(5):
+            body = {"identifier": EMAIL, "code": wrong, "new_password": NEW_PASSWORD}
+            r = client.post("/v1/auth/password-reset/confirm", json=body)
+            tried += 1
+            if tried <= 10:
+                assert_problem(r, 422, "invalid_code")
+            else:
+                assert_problem(r, 429, "rate_limited")
+    # The right code waits too: the count is of tries, not of wrong ones.
+    body = {"identifier": EMAIL, "code": code, "new_password": NEW_PASSWORD}
+    assert_problem(client.post("/v1/auth/password-reset/confirm", json=body), 429, "rate_limited")
+
+
 def test_reset_code_expires_and_wrong_codes_are_counted(
     client: TestClient,
     account: dict[str, Any],

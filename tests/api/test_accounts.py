@@ -348,6 +348,31 @@ def test_failed_logins_are_throttled_per_identifier_known_or_not(
     assert login(client).status_code == 200
 
 
+def test_failures_by_any_of_an_accounts_identifiers_throttle_the_account(
+    client: TestClient,
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    time_machine: TimeMachineFixture,
+) -> None:
+    account = make_account(client, dispatcher, mailbox, sms_gateway)
+    time_machine.move_to(T0 + timedelta(minutes=2), tick=False)  # past the per-address limit's minute
+    wrong = "wrong password but long enough"
+    # Five failures spread over three identifiers, one of them in full-width characters.
+    for identifier in (EMAIL, account["member_id"], E164, EMAIL.replace("@", "\uff20"), account["member_id"]):
+        assert_problem(login(client, identifier, wrong), 401, "invalid_credentials")
+    for identifier in (account["member_id"], E164, EMAIL):
+        r = login(client, identifier, PASSWORD)
+        assert_problem(r, 429, "rate_limited")
+        assert 0 < int(r.headers["retry-after"]) <= 30
+    time_machine.move_to(T0 + timedelta(minutes=2, seconds=31), tick=False)
+    assert login(client, account["member_id"]).status_code == 200
+    # A success starts the count again: one more failure is not a sixth.
+    time_machine.move_to(T0 + timedelta(minutes=4), tick=False)  # past the per-address minute again
+    assert_problem(login(client, E164, wrong), 401, "invalid_credentials")
+    assert login(client, EMAIL).status_code == 200
+
+
 def test_logins_from_one_address_are_limited(client: TestClient) -> None:
     for n in range(10):
         assert_problem(login(client, f"someone{n}@example.com"), 401, "invalid_credentials")
