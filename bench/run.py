@@ -6,8 +6,9 @@ worker pinned to CPU 0 and wrk pinned to CPU 1 (32 connections, 10 s after a 2 s
 and page 1,000, and notice ingestion. Every measurement of a case follows one of the bare FastAPI
 ``async def`` endpoint (its own server, also on CPU 0, idle meanwhile), and a case's ratio is the
 median over its repetitions of its req/s over that adjacent bare measurement: the shared machine's
-drift over a run cancels out. Prints markdown tables and appends JSON lines to
-bench/results/results.jsonl.
+drift over a run cancels out. With ``--together`` each measurement loads the bare endpoint and the case
+at the same time instead: both servers share CPU 0 evenly, so their rates compare at one clock speed.
+Prints markdown tables and appends JSON lines to bench/results/results.jsonl.
 """
 
 from __future__ import annotations
@@ -48,10 +49,27 @@ def to_ms(tok: str) -> float:
     return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else float("nan")
 
 
-def wrk(url: str, lua: str | None, args: list[str], seconds: int, clients: int = 32) -> dict[str, float]:
+def wrk_command(url: str, lua: str | None, args: list[str], seconds: int, clients: int = 32) -> list[str]:
     cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout=10s"]
-    cmd += (["-s", str(LUA / lua)] if lua else []) + [url] + (["--", *args] if args else [])
+    return cmd + (["-s", str(LUA / lua)] if lua else []) + [url] + (["--", *args] if args else [])
+
+
+def wrk(url: str, lua: str | None, args: list[str], seconds: int, clients: int = 32) -> dict[str, float]:
+    cmd = wrk_command(url, lua, args, seconds, clients)
     return wrk_output(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def wrk_together(
+    ceiling: str, url: str, lua: str | None, args: list[str], seconds: int, clients: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The bare endpoint and a case loaded at once: their servers share CPU 0 evenly, so the ratio
+    of their rates is the ratio of their costs at one and the same clock speed."""
+    loads = [
+        subprocess.Popen(wrk_command(ceiling, None, [], seconds), stdout=subprocess.PIPE, text=True),
+        subprocess.Popen(wrk_command(url, lua, args, seconds, clients), stdout=subprocess.PIPE, text=True),
+    ]
+    bare, case = (wrk_output(load.communicate()[0]) for load in loads)
+    return bare, case
 
 
 def wrk_output(out: str) -> dict[str, float]:
@@ -132,24 +150,29 @@ def measure(
     clients: int = 32,
     **extra: object,
 ) -> None:
-    """``a.reps`` measurements of one case, each after one of the bare endpoint (``a.ceiling``)."""
+    """``a.reps`` measurements of one case, each after one of the bare endpoint (``a.ceiling``), or
+    with it when ``a.together``."""
     if a.only and not any(word in name for word in a.only):
         return
     wrk(url, lua, args, 2, clients)
     for rep in range(1, a.reps + 1):
-        bare = wrk(a.ceiling, None, [], a.seconds) if a.ceiling else None
-        r = wrk(url, lua, args, a.seconds, clients)
+        if a.together:
+            bare, r = wrk_together(a.ceiling, url, lua, args, a.seconds, clients)
+        else:
+            bare = wrk(a.ceiling, None, [], a.seconds)
+            r = wrk(url, lua, args, a.seconds, clients)
         row: dict[str, object] = {
             "backend": backend,
             "case": name,
             "rep": rep,
             **r,
-            **({"bare_rps": bare["rps"]} if bare else {}),
+            "bare_rps": bare["rps"],
+            "together": a.together,
             **extra,
             "ts": time.strftime("%FT%T"),
         }
         rows.append(row)
-        against = f"  bare {bare['rps']:>8.1f} req/s  ratio {r['rps'] / bare['rps']:.3f}" if bare else ""
+        against = f"  bare {bare['rps']:>8.1f} req/s  ratio {r['rps'] / bare['rps']:.3f}"
         print(
             f"{backend:>10} {name:<36} rep{rep} {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  "
             f"p99 {r['p99_ms']:.2f} ms  non-2xx {r['errors']}{against}",
@@ -190,7 +213,7 @@ def run_backend(backend: str, a: argparse.Namespace, rows: list[dict[str, object
     seeded = dict(line.split("=", 1) for line in (data / "env").read_text().split())
     base = f"http://127.0.0.1:{a.port}"
 
-    # The ceiling stays up beside the app, both on CPU 0: wrk loads one at a time.
+    # The ceiling stays up beside the app, both on CPU 0: wrk loads one at a time (both with --together).
     ceiling_server = serve("bench.ceiling:app", {}, a.port + 1)
     ceiling = f"http://127.0.0.1:{a.port + 1}/async"
     wrk(ceiling, None, [], 2)
@@ -326,6 +349,11 @@ def main() -> None:
     )
     ap.add_argument(
         "--only", action="append", help="measure only cases whose name contains this (repeatable)"
+    )
+    ap.add_argument(
+        "--together",
+        action="store_true",
+        help="load the bare endpoint and each case at the same time, sharing CPU 0 (see bench/README.md)",
     )
     a = ap.parse_args()
     if not shutil.which("wrk") or not shutil.which("taskset"):
