@@ -37,6 +37,7 @@ __all__ = [
     "CodeState",
     "code_state",
     "login_is_recent",
+    "registration_status",
     "resend_wait",
     "seconds_until",
 ]
@@ -113,3 +114,15 @@ def login_is_recent(logged_in_at: datetime, now: datetime) -> bool:
     old, the window's end included. A login from the future (a clock step) is not recent.
     """
     return timedelta(0) <= now - logged_in_at <= REAUTH_WINDOW
+
+
+def registration_status(stored: str, expires_at: datetime, code_tries: int, now: datetime) -> str:
+    """What a registration shows: ``expired`` once it has passed :data:`REGISTRATION_TTL` or a code
+    took :data:`CODE_MAX_TRIES` wrong entries (it can only be started again), else its stored status.
+
+    Business rule: checklist items 12 and 13 (the same rule the verification applies, 410).
+    A completed registration stays completed.
+    """
+    if stored != "completed" and (now > expires_at or code_tries >= CODE_MAX_TRIES):
+        return "expired"
+    return stored

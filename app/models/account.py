@@ -145,8 +145,9 @@ class RegistrationCreate(InputModel):
 
 class RegistrationPublic(SQLModel):
     id: str = Field(examples=["reg_01jd2x3y4z5a6b7c8d9e0f1g2h"])
-    status: Literal["pending_verification", "verified", "completed"] = Field(
-        examples=["pending_verification"]
+    status: Literal["pending_verification", "verified", "completed", "expired"] = Field(
+        description="`expired` once its hour has passed or a code took 5 wrong entries: register again.",
+        examples=["pending_verification"],
     )
     expires_at: UTCTimestamp
 

@@ -488,7 +488,11 @@ async def account(reader: LoopReader, account_id: str) -> dict[str, Any]:
 _REGISTRATIONS = Registration.__table__  # type: ignore[attr-defined]
 # Anyone holding a registration's id (unguessable) may see how far it got; nothing more is shown.
 _REGISTRATION: AnySelect = select(
-    _REGISTRATIONS.c.id, _REGISTRATIONS.c.status, _REGISTRATIONS.c.expires_at
+    _REGISTRATIONS.c.id,
+    _REGISTRATIONS.c.status,
+    _REGISTRATIONS.c.expires_at,
+    _REGISTRATIONS.c.email_code_tries,
+    _REGISTRATIONS.c.phone_code_tries,
 ).where(_REGISTRATIONS.c.id == bindparam("id"))
 
 
@@ -500,4 +504,4 @@ async def registration(reader: LoopReader, registration_id: str) -> dict[str, An
     )
     if row is None:
         raise NotFound(f"Registration {registration_id} does not exist.")
-    return views.registration(row)
+    return views.registration(row, utcnow())

@@ -153,7 +153,7 @@ def register(
     taken = session.execute(select(func.count()).where(col(Account.email_key) == key)).scalar_one()
     _queue_code(session, settings, reg, "email", email_code, _ALREADY if taken else "", now)
     _queue_code(session, settings, reg, "phone", phone_code, "", now)
-    public = views.registration(reg)
+    public = views.registration(reg, now)
     if reservation is not None:
         reservation.complete(session, 201, views.json_text(public))
     session.commit()

@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel
 
 from app.core.config import Settings
+from app.domain import account_rules
 from app.domain import case_states as cs
 from app.models.buyer import CouponPublic, FavouritePublic, PaymentAccountPublic
 from app.models.chargeback import CaseEventPublic
@@ -182,8 +183,10 @@ def appeal(row: Row, settings: Settings) -> dict[str, Any]:
     }
 
 
-def registration(row: Row) -> dict[str, Any]:
-    return {"id": row.id, "status": row.status, "expires_at": row.expires_at}
+def registration(row: Row, now: datetime) -> dict[str, Any]:
+    tries = max(row.email_code_tries, row.phone_code_tries)
+    status = account_rules.registration_status(row.status, row.expires_at, tries, now)
+    return {"id": row.id, "status": status, "expires_at": row.expires_at}
 
 
 def account(row: Row) -> dict[str, Any]:

@@ -190,6 +190,16 @@ def test_five_wrong_codes_void_the_registration(
     assert_problem(
         client.post(f"/v1/registrations/{reg['id']}/verify", json=right), 410, "registration_expired"
     )
+    assert client.get(f"/v1/registrations/{reg['id']}").json()["status"] == "expired"
+
+
+def test_a_registration_past_its_hour_shows_expired(
+    client: TestClient, time_machine: TimeMachineFixture
+) -> None:
+    reg = register(client).json()
+    assert client.get(f"/v1/registrations/{reg['id']}").json()["status"] == "pending_verification"
+    time_machine.move_to(T0 + timedelta(hours=1, seconds=1), tick=False)
+    assert client.get(f"/v1/registrations/{reg['id']}").json() == reg | {"status": "expired"}
 
 
 def test_codes_expire_after_ten_minutes(

@@ -20,6 +20,7 @@ from app.domain.account_rules import (
     CodeState,
     code_state,
     login_is_recent,
+    registration_status,
     resend_wait,
     seconds_until,
 )
@@ -136,3 +137,14 @@ def test_a_login_is_recent_for_five_minutes_and_never_from_the_future() -> None:
     assert login_is_recent(at, at + REAUTH_WINDOW)
     assert not login_is_recent(at, at + REAUTH_WINDOW + timedelta(microseconds=1))
     assert not login_is_recent(at + timedelta(seconds=1), at)
+
+
+def test_a_registration_shows_expired_past_its_hour_or_its_tries_and_completed_stays() -> None:
+    at = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    ends = at + REGISTRATION_TTL
+    assert (
+        registration_status("pending_verification", ends, CODE_MAX_TRIES - 1, ends) == "pending_verification"
+    )
+    assert registration_status("verified", ends, 0, ends + timedelta(microseconds=1)) == "expired"
+    assert registration_status("pending_verification", ends, CODE_MAX_TRIES, at) == "expired"
+    assert registration_status("completed", ends, CODE_MAX_TRIES, ends + timedelta(days=1)) == "completed"
