@@ -150,7 +150,10 @@ async def login(
         rehash = (matched[0].password_hash, await auth.hasher.hash_async(password))
     ids = [a.id for a in matched]
     failing = [key, *account_keys]
-    return await to_thread.run_sync(_conclude, sessions, auth, failing, throttled, ids, rehash, now)
+    # A success clears the identifier's count and its own account's, never another account's that
+    # shares the identifier: logging in to one's own account must not reset a guess at someone else's.
+    clearing = [k for k in [key, *(_throttle_key("account", i) for i in ids)] if k in throttled]
+    return await to_thread.run_sync(_conclude, sessions, auth, failing, clearing, ids, rehash, now)
 
 
 async def _throttled(reader: LoopReader, keys: list[str], now: datetime) -> list[str]:
@@ -176,7 +179,7 @@ def _conclude(
     sessions: Callable[[], Session],
     auth: Auth,
     failing: list[str],
-    throttled: list[str],
+    clearing: list[str],
     matched: list[str],
     rehash: tuple[str, str] | None,
     now: datetime,
@@ -189,7 +192,7 @@ def _conclude(
             _fail(session, failing, now)
             raise InvalidCredentials("The identifier or the password is not correct.")
         conn = session.connection()
-        for throttle in throttled:
+        for throttle in clearing:
             conn.execute(_RESET_THROTTLE, {"throttle": throttle})
         if len(matched) > 1:
             session.commit()

@@ -383,6 +383,25 @@ def test_failures_by_any_of_an_accounts_identifiers_throttle_the_account(
     assert login(client, EMAIL).status_code == 200
 
 
+def test_logging_in_to_ones_own_account_does_not_clear_the_count_of_another_sharing_the_email(
+    client: TestClient,
+    dispatcher: Dispatcher,
+    mailbox: Mailbox,
+    sms_gateway: SmsGateway,
+    time_machine: TimeMachineFixture,
+) -> None:
+    other_password = "another fine long passphrase"
+    make_account(client, dispatcher, mailbox, sms_gateway)
+    victim = make_account(client, dispatcher, mailbox, sms_gateway, password=other_password)
+    time_machine.move_to(T0 + timedelta(minutes=2), tick=False)  # past the per-address limit's minute
+    wrong = "wrong password but long enough"
+    for _ in range(4):
+        assert_problem(login(client, EMAIL, wrong), 401, "invalid_credentials")
+    assert login(client, EMAIL).status_code == 200  # the attacker's own account, same email
+    assert_problem(login(client, victim["member_id"], wrong), 401, "invalid_credentials")  # the fifth
+    assert_problem(login(client, victim["member_id"], other_password), 429, "rate_limited")
+
+
 def test_logins_from_one_address_are_limited(client: TestClient) -> None:
     for n in range(10):
         assert_problem(login(client, f"someone{n}@example.com"), 401, "invalid_credentials")
