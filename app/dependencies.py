@@ -28,7 +28,7 @@ from starlette.types import Scope
 
 from app.core.config import Settings
 from app.core.reads import LoopReader, make_loop_reader
-from app.domain.errors import FieldProblem, InvalidInput, MalformedJson
+from app.domain.errors import FieldProblem, InvalidInput, MalformedJson, UnsupportedMediaType
 from app.security.accounts import Auth
 from app.security.credentials import Caller, TokenCheck, identify, verify
 from app.storage import Storage, storage_from_url
@@ -341,6 +341,11 @@ class ApiRoute(APIRoute):
                         "Unknown query parameter: " + ", ".join(names) + ".",
                         errors=[FieldProblem(name, "unknown query parameter") for name in names],
                     )
+                if json_body and not _declares_json(request, missing=True) and await request.body():
+                    raise UnsupportedMediaType(
+                        "Send the body as JSON, with Content-Type: application/json.",
+                        errors=[FieldProblem("Content-Type", "must be application/json")],
+                    )
                 if json_body or (bodiless and _declares_json(request)):
                     await check_json_body(request)
                 return await handler(request)
@@ -369,8 +374,11 @@ class ApiRouter(APIRouter):
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _declares_json(request: Request) -> bool:
+def _declares_json(request: Request, missing: bool = False) -> bool:
+    """Whether the body is declared JSON; ``missing`` is the answer when no type is declared."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not media:
+        return missing
     return media == "application/json" or media.endswith("+json")
 
 

@@ -122,6 +122,8 @@ def _errors_as_problems(path: str, operation: dict[str, Any]) -> None:
     if "requestBody" in operation:
         _add_code(responses, "400", "malformed_json")
         _add_code(responses, "413", "payload_too_large")
+        if "application/json" in operation["requestBody"].get("content", {}):
+            _add_code(responses, "415", "unsupported_media_type")  # a JSON body sent as another type
     if path not in EXEMPT_PATHS:
         _add_code(responses, "429", "rate_limited")
     if path != "/healthz":

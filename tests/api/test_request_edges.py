@@ -129,6 +129,19 @@ def test_a_route_without_a_body_refuses_one_it_cannot_parse_and_acts_not(
     assert client.post(url, headers=world.seller_headers).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml; charset=utf-8"]
+)
+def test_a_json_body_sent_as_another_type_is_415(client: TestClient, content_type: str) -> None:
+    body = b'{"name": "Shop", "email": "ops@shop.example", "country": "DE"}'
+    r = client.post("/v1/sellers", content=body, headers=PLATFORM | {"Content-Type": content_type})
+    assert_problem(r, 415, "unsupported_media_type", "Content-Type")
+    for declared in ("application/json", "application/json; charset=utf-8", "application/merge-patch+json"):
+        r = client.post("/v1/sellers", content=body, headers=PLATFORM | {"Content-Type": declared})
+        assert r.status_code == 201, (declared, r.text)
+        body = body.replace(b"ops@", b"ops1@", 1)
+
+
 def test_an_ordinary_nested_body_is_judged_by_its_fields(client: TestClient) -> None:
     r = client.post("/v1/chargebacks/bulk", json={"notices": [{"order_id": [[["x"]]]}]}, headers=PLATFORM)
     assert r.status_code == 200, r.text
