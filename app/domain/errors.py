@@ -81,6 +81,13 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
 
 
+def check_version(what: str, version: int, if_match: int | None) -> None:
+    """Optimistic concurrency: 412 unless ``if_match`` (an ``If-Match`` header's version) is absent or
+    the resource's own ``version``; ``what`` names the resource in the detail."""
+    if if_match is not None and if_match != version:
+        raise PreconditionFailed(f"The {what} is at version {version}, not {if_match}; reload it and retry.")
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
     title = "Too many requests"

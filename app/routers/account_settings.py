@@ -81,11 +81,8 @@ def update_me(body: AccountUpdate, caller: AccountCaller, request: Request, if_m
     """Change the account's profile (username)."""
     db = db_of(request)
     with db.session() as session:
-        account_id = caller.require_account()
-        account_settings.confirm_identity(
-            session, db.auth, account_id, caller.session_id, body.current_password
-        )
-        public = account_settings.update_profile(session, account_id, body, if_match)
+        account_settings.confirm_identity(session, db.auth, caller, body)
+        public = account_settings.update_profile(session, caller.require_account(), body, if_match)
     return json_response(public, version=public["version"])
 
 
@@ -99,11 +96,8 @@ def start_email_change(body: EmailChange, caller: AccountCaller, request: Reques
     """Send a code to the new email; the old one is told. Nothing changes until it is confirmed."""
     db = db_of(request)
     with db.session() as session:
-        account_id = caller.require_account()
-        account_settings.confirm_identity(
-            session, db.auth, account_id, caller.session_id, body.current_password
-        )
-        result = account_settings.start_change(session, db.settings, db.auth, account_id, body)
+        account_settings.confirm_identity(session, db.auth, caller, body)
+        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
     return json_response(result, status=202)
 
 
@@ -132,11 +126,8 @@ def start_phone_change(body: PhoneChange, caller: AccountCaller, request: Reques
     """Send a code to the new phone; the account is told. Nothing changes until it is confirmed."""
     db = db_of(request)
     with db.session() as session:
-        account_id = caller.require_account()
-        account_settings.confirm_identity(
-            session, db.auth, account_id, caller.session_id, body.current_password
-        )
-        result = account_settings.start_change(session, db.settings, db.auth, account_id, body)
+        account_settings.confirm_identity(session, db.auth, caller, body)
+        result = account_settings.start_change(session, db.settings, db.auth, caller.require_account(), body)
     return json_response(result, status=202)
 
 

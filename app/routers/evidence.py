@@ -28,7 +28,7 @@ from app.routers.support import (
     sends,
     take_key,
 )
-from app.services import appeals, chargebacks, evidence, idempotency, reads, views
+from app.services import appeals, evidence, idempotency, reads, views
 from app.storage import files
 
 router = ApiRouter(prefix="/v1/chargebacks", tags=["evidence"])
@@ -170,7 +170,7 @@ async def upload_evidence(
     settings = db.settings
     case, used = await reads.case_for_upload(db.loop_reader, caller, chargeback_id)
     # Before a byte is read; both checked again on commit.
-    chargebacks.check_version(case, if_match)
+    e.check_version("case", case.version, if_match)
     evidence.refuse_unless_open(case, utcnow())
     limits = UploadLimits(
         file_bytes=settings.max_evidence_file_bytes,

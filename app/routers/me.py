@@ -78,9 +78,7 @@ def bind_payment_account(
     db = db_of(request)
     account_id = caller.require_account()
     with db.session() as session:
-        account_settings.confirm_identity(
-            session, db.auth, account_id, caller.session_id, body.current_password
-        )
+        account_settings.confirm_identity(session, db.auth, caller, body)
     fingerprint = _PaymentAccountFingerprint(
         provider=body.provider, ref_digest=buyer.ref_digest(db.auth, body.account_ref)
     )

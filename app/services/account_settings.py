@@ -17,10 +17,10 @@ from app.domain.errors import (
     FieldProblem,
     InvalidCode,
     NotFound,
-    PreconditionFailed,
     RateLimited,
     ReauthenticationRequired,
     WrongPassword,
+    check_version,
 )
 from app.domain.passwords import check_password, context_words, normalise_password
 from app.domain.payment_refs import mask_ref
@@ -33,11 +33,13 @@ from app.models.account import (
     EmailChange,
     PasswordChange,
     PhoneChange,
+    Reauthenticated,
     VerificationCodeRequest,
 )
 from app.notify import outbox
 from app.security import rate_limits
 from app.security.accounts import Auth
+from app.security.credentials import Caller
 from app.services import views
 from app.services.auth import revoke_all, revoke_others
 from app.services.contacts import parse_email, parse_phone
@@ -77,10 +79,7 @@ def update_profile(
 ) -> dict[str, Any]:
     begin_write(session)
     account = _account(session, account_id)
-    if if_match is not None and if_match != account.version:
-        raise PreconditionFailed(
-            f"The account is at version {account.version}, not {if_match}; reload it and retry."
-        )
+    check_version("account", account.version, if_match)
     for field, value in data.model_dump(exclude_unset=True, exclude={"current_password"}).items():
         setattr(account, field, value)
     account.version, account.updated_at = account.version + 1, utcnow()
@@ -199,14 +198,13 @@ def _check_current_password(auth: Auth, account_id: str, stored: str | None, giv
         )
 
 
-def confirm_identity(
-    session: Session, auth: Auth, account_id: str, session_id: str | None, current_password: str | None
-) -> None:
+def confirm_identity(session: Session, auth: Auth, caller: Caller, data: Reauthenticated) -> None:
     """Before the email, phone, username or a payment binding changes: a login at most 5 minutes old
     (``account_rules.REAUTH_WINDOW``), or the current password. Reads in a transaction of its own,
     so no write lock is held while a password is hashed."""
+    account_id, current_password = caller.require_account(), data.current_password
     with session.begin():
-        login = session.get(AuthSession, session_id) if session_id else None
+        login = session.get(AuthSession, caller.session_id) if caller.session_id else None
         if login is not None and rules.login_is_recent(login.created_at, utcnow()):
             return
         account = session.get(Account, account_id)

@@ -32,6 +32,7 @@ from app.domain.errors import (
     FieldProblem,
     MissingRequiredEvidence,
     NotFound,
+    check_version,
 )
 from app.domain.money import minor_units
 from app.models.chargeback import Chargeback
@@ -41,7 +42,6 @@ from app.models.seller import Seller
 from app.notify import outbox, templates
 from app.security.credentials import Caller
 from app.services import audit, views
-from app.services.chargebacks import check_version
 from app.services.idempotency import Reservation
 from app.services.notices import case_facts, tell_seller
 from app.storage import Storage
@@ -203,7 +203,7 @@ def submit(
     case = session.get(Chargeback, case_id) if has_prefix(case_id, "cb") else None
     if case is None or not caller.may_see(case.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
-    check_version(case, if_match)
+    check_version("case", case.version, if_match)
     _refuse_unless_appealable(case, utcnow())
     order = session.get_one(Order, case.order_id)
     seller = session.get_one(Seller, case.seller_id)
@@ -267,7 +267,7 @@ def _record(
     case = session.get_one(Chargeback, case_id, with_for_update=True)
     session.refresh(case)
     now = utcnow()  # the server clock at submit time decides the deadline
-    check_version(case, if_match)
+    check_version("case", case.version, if_match)
     _refuse_unless_appealable(case, now)
     evidence_ids = [i.id for i in items]
     current = [i.id for i in _evidence_of(session, case.id)]

@@ -15,6 +15,7 @@ from app.domain import case_states as cs
 from app.domain.errors import (
     NotFound,
     PreconditionFailed,
+    check_version,
 )
 from app.models.chargeback import Chargeback, ChargebackPublic, RulingCreate
 from app.models.order import Order
@@ -35,14 +36,6 @@ def get_for(session: Session, caller: Caller, case_id: str) -> Chargeback:
     if case is None or not caller.may_see(case.seller_id):
         raise NotFound(f"Chargeback {case_id} does not exist.")
     return case
-
-
-def check_version(case: Any, if_match: int | None) -> None:
-    """412 unless ``if_match`` (an ``If-Match`` header's version) is absent or the case's own."""
-    if if_match is not None and if_match != case.version:
-        raise PreconditionFailed(
-            f"The case is at version {case.version}, not {if_match}; reload it and retry."
-        )
 
 
 def _close(
@@ -110,7 +103,7 @@ def rule(
     # Lock the case (PostgreSQL): a concurrent writer waits, then sees it closed (409) or changed (412).
     session.refresh(case, with_for_update=True)
     now = utcnow()  # after the lock: timestamps follow commit order (``updated_since``)
-    check_version(case, if_match)
+    check_version("case", case.version, if_match)
     _settle_expiry(session, settings, case, now)
     action = cs.CaseAction.RULE_WON if data.outcome == "won" else cs.CaseAction.RULE_LOST
     _close(session, settings, case, action, caller.actor, now, data.note)
@@ -126,7 +119,7 @@ def accept(
     case = get_for(session, caller, case_id)
     session.refresh(case, with_for_update=True)  # as in ``rule``: concurrent writers queue on the case
     now = utcnow()
-    check_version(case, if_match)
+    check_version("case", case.version, if_match)
     _settle_expiry(session, settings, case, now)
     _close(session, settings, case, cs.CaseAction.ACCEPT, caller.actor, now)
     session.commit()

@@ -32,12 +32,12 @@ from app.domain.errors import (
     FieldProblem,
     InvalidInput,
     NotFound,
+    check_version,
 )
 from app.models.chargeback import Chargeback
 from app.models.evidence import Appeal, Evidence, EvidenceForm
 from app.security.credentials import Caller
 from app.services import audit, views
-from app.services.chargebacks import check_version
 from app.services.idempotency import Reservation
 from app.storage import Storage, files
 
@@ -150,7 +150,7 @@ def add(
         begin_write(session)
         case = _case_for_update(session, caller, case_id)  # concurrent uploads queue on the case
         now = utcnow()
-        check_version(case, if_match)
+        check_version("case", case.version, if_match)
         refuse_unless_open(case, now)
         size = new.file.size_bytes if new.file else 0
         used = used_bytes(session, case.id)
