@@ -140,9 +140,10 @@ def summary(ms: list[float]) -> dict[str, float]:
     return {"n": len(ms), "p50_ms": statistics.median(ms), "p99_ms": statistics.quantiles(ms, n=100)[98]}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of the process so far, its threads included."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User and system CPU of the process so far, its threads included; or of one ``thread`` alone."""
+    stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -165,6 +166,7 @@ def measure(
     loaded: list[Row] = []
     logins: list[dict[str, float]] = []
     cores: list[float] = []
+    loop_cores: list[float] = []  # the main thread's: the event loop's own work, no hashing
     # Passes alone and under logins alternate, so a change in the machine's other load falls on both.
     for r in range(a.rounds):
         alone.append(probe(a.port, targets, a.probe_rate, a.seconds))
@@ -176,11 +178,14 @@ def measure(
         if hasher.returncode:
             raise SystemExit(f"hashing alone: {err}")
         cpu_before, started = cpu_seconds(pid), time.perf_counter()
+        loop_before = cpu_seconds(pid, pid)
         load = login_load(base, identifiers, first_run + 1 + r, a.seconds + 2, a.connections)
         time.sleep(1)
         loaded.append(probe(a.port, targets, a.probe_rate, a.seconds))
         out, err = load.communicate()
-        cores.append((cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started))
+        elapsed = time.perf_counter() - started
+        cores.append((cpu_seconds(pid) - cpu_before) / elapsed)
+        loop_cores.append((cpu_seconds(pid, pid) - loop_before) / elapsed)
         if load.returncode:
             raise SystemExit(f"wrk: {err}")
         logins.append(wrk_output(out))
@@ -193,6 +198,7 @@ def measure(
             "errors": sum(run["errors"] for run in logins),
             "rps_rounds": [run["rps"] for run in logins],
             "server_cores": round(statistics.median(cores), 2),
+            "loop_cores": round(statistics.median(loop_cores), 3),
         }
     ]
     for name, _, _ in targets:
@@ -260,10 +266,11 @@ def run_profile(a: argparse.Namespace, profile: str, tmp: Path) -> list[Row]:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| profile | server CPUs | logins/s | login p50 / p99 ms | server cores busy | endpoint "
+        "| profile | server CPUs | logins/s | login p50 / p99 ms | server cores busy | loop CPU ms a login "
+        "| endpoint "
         "| p50 / p99 ms alone | p50 / p99 ms, hashing alone (ratio) | p50 / p99 ms with logins | p99 ratio "
         "| p99 ratio by round |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     logins = {(r["profile"], r["server_cpus"]): r for r in rows if r["case"] == "logins"}
     for r in rows:
@@ -272,7 +279,8 @@ def table(rows: list[Row]) -> str:
         w = logins[(r["profile"], r["server_cpus"])]
         lines.append(
             f"| {r['profile']} | {r['server_cpus']} | {w['rps']:.1f} | {w['p50_ms']:.0f} / {w['p99_ms']:.0f} "
-            f"| {w['server_cores']:.2f} | {str(r['case']).removeprefix('probe ')} "
+            f"| {w['server_cores']:.2f} | {cast(float, w['loop_cores']) * 1000 / cast(float, w['rps']):.2f} "
+            f"| {str(r['case']).removeprefix('probe ')} "
             f"| {r['alone_p50_ms']:.2f} / {r['alone_p99_ms']:.2f} "
             f"| {r['hashing_p50_ms']:.2f} / {r['hashing_p99_ms']:.2f} ({r['p99_ratio_hashing_alone']:.2f}) "
             f"| {r['loaded_p50_ms']:.2f} / {r['loaded_p99_ms']:.2f} | {r['p99_ratio']:.2f} "

@@ -1,9 +1,10 @@
-"""Coarse rate limits per scope and key (an IP address, an identifier, a destination), over ``limits``.
+"""Coarse rate limits per scope and key (an IP address, an identifier, a destination).
 
-A moving window in memory (one process) or Redis (shared by every worker): ``hit`` counts one
-attempt and says how long to wait when the limit is reached. The rates below follow the account
-security checklist (django-allauth's per-IP and per-target limits, NIST 800-63B §3.2.2); growing
-per-account delays after failed logins live with the account in the database, not here.
+A moving window in memory (one process) or in Redis through ``limits`` (shared by every worker):
+``hit`` counts one attempt and says how long to wait when the limit is reached. The rates below
+follow the account security checklist (django-allauth's per-IP and per-target limits, NIST
+800-63B §3.2.2); growing per-account delays after failed logins live with the account in the
+database, not here.
 
 Keys reach the storage only as keyed digests, so an email address or phone number is never
 written to Redis in clear. A storage that cannot be reached is ``ServiceUnavailable``: a limit
@@ -16,7 +17,9 @@ import hashlib
 import hmac
 import math
 import re
+import threading
 import time
+from collections import OrderedDict, deque
 from functools import lru_cache
 
 from anyio import CapacityLimiter, to_thread
@@ -49,6 +52,50 @@ def _item(rate: str) -> RateLimitItem:
     return parse(rate)
 
 
+class MemoryWindows:
+    """Moving windows in this process: each key's attempts in order, forgotten once out of their window.
+
+    In place of ``limits``' MemoryStorage, whose timer thread walks every key a hundred times a
+    second holding the GIL, so that a flood of logins from many addresses stalls the event loop.
+    Here a hit costs the same at any number of keys: keys are kept in the order they were last
+    hit, one queue per window length, and the stale ones are dropped from the front as hits come.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # hits come from the loop and from worker threads
+        self._keys: dict[int, OrderedDict[str, deque[float]]] = {}
+
+    def hit(self, key: str, amount: int, window: int, now: float) -> float:
+        """Count an attempt at ``now``: 0.0 if allowed, else the instant one is allowed again."""
+        horizon = now - window
+        with self._lock:
+            keys = self._keys.setdefault(window, OrderedDict())
+            while keys:  # the least recently hit keys first: drop those with every attempt stale
+                oldest = next(iter(keys.values()))
+                if oldest and oldest[-1] > horizon:
+                    break
+                keys.popitem(last=False)
+            attempts = keys.get(key)
+            if attempts is None:
+                attempts = keys[key] = deque()
+            else:
+                keys.move_to_end(key)
+                while attempts and attempts[0] <= horizon:
+                    attempts.popleft()
+            if len(attempts) >= amount:
+                return attempts[-amount] + window  # a refused attempt is not counted
+            attempts.append(now)
+            return 0.0
+
+    def clear(self, key: str, window: int) -> None:
+        with self._lock:
+            self._keys.get(window, OrderedDict()).pop(key, None)
+
+    def __len__(self) -> int:
+        """Keys held: those hit within their window, and at most a few stale ones not yet reached."""
+        return sum(len(keys) for keys in self._keys.values())
+
+
 class RateLimiter:
     """Moving-window limits in the storage named by ``storage_url`` (``memory://``, ``redis://…``).
 
@@ -61,10 +108,14 @@ class RateLimiter:
         self, storage_url: str, *, hash_key: bytes = b"", key_prefix: str = DEFAULT_KEY_PREFIX
     ) -> None:
         self._hash_key = hash_key
-        self._storage = storage_from_string(storage_url, key_prefix=key_prefix, wrap_exceptions=True)
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        # Counting in memory takes microseconds and may run on the loop; a Redis round trip may not.
-        self._in_memory = storage_url.split("://", 1)[0] == "memory"
+        self._memory: MemoryWindows | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        if storage_url.split("://", 1)[0] == "memory":
+            # Counting in memory takes microseconds and may run on the loop; a Redis round trip may not.
+            self._memory = MemoryWindows()
+        else:
+            storage = storage_from_string(storage_url, key_prefix=key_prefix, wrap_exceptions=True)
+            self._limiter = MovingWindowRateLimiter(storage)
         self._threads = CapacityLimiter(32)
 
     def hit(self, scope: str, key: str, rate: str) -> int:
@@ -73,6 +124,11 @@ class RateLimiter:
         A refused attempt is not counted, so retrying while refused does not push the wait back.
         """
         item, subject = _item(rate), self._subject(scope, key)
+        if self._memory is not None:
+            now = time.time()
+            allowed_at = self._memory.hit(item.key_for(scope, subject), item.amount, item.get_expiry(), now)
+            return max(1, math.ceil(allowed_at - now)) if allowed_at else 0
+        assert self._limiter is not None
         try:
             if self._limiter.hit(item, scope, subject):
                 return 0
@@ -83,12 +139,17 @@ class RateLimiter:
 
     async def hit_async(self, scope: str, key: str, rate: str) -> int:
         """``hit`` from the event loop: inline in memory, in a thread of the limiter's own for Redis."""
-        if self._in_memory:
+        if self._memory is not None:
             return self.hit(scope, key, rate)
         return await to_thread.run_sync(self.hit, scope, key, rate, limiter=self._threads)
 
     def clear(self, scope: str, key: str, rate: str) -> None:
         """Forget the attempts counted for ``key`` under ``scope`` at ``rate``."""
+        if self._memory is not None:
+            item = _item(rate)
+            self._memory.clear(item.key_for(scope, self._subject(scope, key)), item.get_expiry())
+            return
+        assert self._limiter is not None
         try:
             self._limiter.clear(_item(rate), scope, self._subject(scope, key))
         except StorageError as exc:

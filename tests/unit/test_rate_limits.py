@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ from limits import parse
 
 from app.domain.errors import ServiceUnavailable
 from app.security import rate_limits
-from app.security.rate_limits import RateLimiter
+from app.security.rate_limits import MemoryWindows, RateLimiter
 
 KEY = b"k" * 32
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -148,3 +149,36 @@ def test_unreachable_storage_is_service_unavailable() -> None:
     assert info.value.code == "service_unavailable"
     with pytest.raises(ServiceUnavailable):
         limiter.clear("login-ip", "203.0.113.7", "1/minute")
+
+
+def test_memory_limits_start_no_thread() -> None:
+    """``limits``' MemoryStorage sweeps every key from a timer thread, holding the GIL; ours starts none."""
+    before = threading.active_count()
+    limiter = RateLimiter("memory://", hash_key=KEY)
+    for i in range(50):
+        limiter.hit("login-ip", f"198.51.100.{i}", "10/minute")
+    limiter.clear("login-ip", "198.51.100.1", "10/minute")
+    assert threading.active_count() == before
+
+
+def test_memory_windows_forget_keys_once_their_attempts_are_stale() -> None:
+    windows = MemoryWindows()
+    for i in range(1000):  # a flood, one attempt from each of many addresses, half of them 30 s later
+        assert windows.hit(f"address-{i}", 10, 60, now=1000.0 if i < 500 else 1030.0) == 0.0
+    windows.hit("hour-key", 5, 3600, now=1005.0)
+    assert len(windows) == 1001
+    assert windows.hit("late", 10, 60, now=1065.0) == 0.0  # the first 500 are out of their minute
+    assert len(windows) == 500 + 1 + 1
+    windows.hit("later", 10, 60, now=1200.0)
+    assert len(windows) == 2  # the hour's key is kept: its window has not passed
+    assert windows.hit("hour-key", 1, 3600, now=1300.0) == 1005.0 + 3600
+
+
+def test_memory_windows_count_a_moving_window() -> None:
+    windows = MemoryWindows()
+    assert [windows.hit("k", 2, 60, now=t) for t in (0.0, 30.0)] == [0.0, 0.0]
+    assert windows.hit("k", 2, 60, now=59.0) == 60.0  # the first attempt leaves the window at 60
+    assert windows.hit("k", 2, 60, now=60.0) == 0.0
+    assert windows.hit("k", 2, 60, now=61.0) == 90.0  # refused attempts were not counted
+    windows.clear("k", 60)
+    assert windows.hit("k", 2, 60, now=61.0) == 0.0
