@@ -28,6 +28,9 @@ Decisions, in one place:
   own entry. ``"CREDIT_NOT_PROCESSED"`` is PayPal's, ``"duplicate"`` is ours.
 * A network that contradicts a known code does not hide it: ``"4837"`` sent
   with network ``"visa"`` is still Mastercard 4837.
+* Mastercard 4834 (Point-of-Interaction Error) is filed as ``duplicate``, as the
+  evidence rules file it: its common cases are a double charge and a purchase
+  paid by other means, whose defence is the order receipts or a refund.
 * Unknown codes are not an error: they are ``GENERAL`` with ``known=False``,
   the code kept as sent (stripped) and the network as given (``None`` when the
   given network is not one we know). We do not guess a network for them.

@@ -65,7 +65,7 @@ MASTERCARD = [
     ("4808", PROCESSING_ERROR, "Authorization-Related Chargeback"),
     ("4812", PROCESSING_ERROR, "Account Number Not on File"),
     ("4831", PROCESSING_ERROR, "Transaction Amount Differs"),
-    ("4834", PROCESSING_ERROR, "Point-of-Interaction Error"),
+    ("4834", DUPLICATE, "Point-of-Interaction Error"),  # filed as duplicate, as evidence-rules.md does
     ("4837", FRAUD, "No Cardholder Authorization"),
     ("4840", FRAUD, "Fraudulent Processing of Transactions"),
     ("4841", CREDIT_NOT_PROCESSED, "Cancelled Recurring or Digital Goods Transactions"),
