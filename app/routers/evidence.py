@@ -196,10 +196,11 @@ async def upload_evidence(
         new = evidence.NewEvidence(
             evidence_id, fields.evidence_type.value, fields.text, fields.description, facts, stored
         )
-        # What a retry must repeat to replay: the fields and the file's bytes (by hash).
+        # What a retry must repeat to replay: the fields, the file's bytes (by hash) and its name.
         fingerprint = _Fingerprint(
             fields=fields.model_dump(mode="json", exclude_none=True),
             file_sha256=stored.sha256 if stored else None,
+            filename=stored.filename if stored else None,
         )
 
         def use_case(session: Any, reservation: idempotency.Reservation | None) -> dict[str, Any]:
@@ -220,6 +221,7 @@ async def upload_evidence(
 class _Fingerprint(BaseModel):
     fields: dict[str, Any]
     file_sha256: str | None
+    filename: str | None
 
 
 @router.get(

@@ -361,6 +361,8 @@ def test_upload_with_idempotency_key_replays(
     assert len(stored_files(settings)) == 1
     other = upload(client, case["id"], headers, content=samples.pdf(label="different"))
     assert_problem(other, 422, "idempotency_key_reused")
+    renamed = upload(client, case["id"], headers, content=content, filename="renamed.pdf")
+    assert_problem(renamed, 422, "idempotency_key_reused")  # the name is part of the evidence
     assert len(stored_files(settings)) == 1
 
 
