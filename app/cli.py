@@ -188,14 +188,16 @@ def _sample_evidence() -> Path:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """Migrate, create a demo seller and keys, print them, and serve on 127.0.0.1:8000."""
+    """Migrate, create a demo seller and keys, print them, and serve (127.0.0.1:8000 by default)."""
     os.environ.setdefault("PLATFORM_API_KEY", "pk_" + secrets.token_urlsafe(32))
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     # A local demo's webhook receiver listens on loopback.
     os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
+    base = f"http://{args.host}:{args.port}"
+    # Download and activation links must point at this server, whatever port it was given.
+    os.environ.setdefault("PUBLIC_BASE_URL", base)
     migrate()
     seller_id, seller_key = _demo_seller()
-    base = f"http://{args.host}:{args.port}"
     lines = [
         f"export BASE={base}",
         f"export PLATFORM_KEY={os.environ['PLATFORM_API_KEY']}",

@@ -26,10 +26,13 @@ def _read_lines(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path) -> Iterator[str]:
-    """The base URL of ``chargeback-desk serve --port 0``, once uvicorn says it is listening."""
+def serving(
+    env: dict[str, str], cwd: Path, command: tuple[str, ...] = ("serve", "--port", "0")
+) -> Iterator[str]:
+    """The base URL of ``chargeback-desk serve --port 0`` (or ``command``), once uvicorn says it is
+    listening."""
     with subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "app.cli", *command, "--host", "127.0.0.1"],
         cwd=cwd,  # no stray .env file
         env=env,
         stdout=subprocess.DEVNULL,
