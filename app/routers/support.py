@@ -34,7 +34,12 @@ class ListQuery(BaseModel):
     updated_since: AwareTimestamp | None = Field(
         default=None, description=RECONCILE, examples=["2026-11-20T08:15:00Z"]
     )
-    seller_id: str | None = Field(default=None, max_length=40, description="Platform key only.")
+    seller_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Only this seller's. The platform key may name any seller; a seller's credential "
+        "reads its own under its own id, and an empty page under another's.",
+    )
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=200)
 

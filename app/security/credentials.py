@@ -121,6 +121,17 @@ def readable(query: Scoped, caller: Caller) -> tuple[AnySelect, dict[str, Any]]:
     return query.one_seller, {TENANT: caller.seller_id}
 
 
+async def narrowed(reader: LoopReader, caller: Caller, seller_id: str | None) -> Caller | None:
+    """``caller`` as it reads a list filtered by ``seller_id``: the platform reads as that seller; a
+    seller reads its own data under its own id and nothing under another's (None: an empty page)."""
+    if seller_id is None:
+        return caller
+    if caller.kind == "platform":
+        return Caller(kind="seller", principal_id=seller_id, actor=caller.actor, seller_id=seller_id)
+    caller = await verify(reader, caller)
+    return caller if caller.seller_id == seller_id else None
+
+
 def unknown_credential() -> InvalidCredential:
     return InvalidCredential("The credential is not valid or has been revoked.")
 

@@ -28,7 +28,7 @@ from app.models.evidence import Appeal, Evidence
 from app.models.message import Message
 from app.models.order import Order
 from app.models.seller import ApiKey, Seller
-from app.security.credentials import Caller, Scoped, readable, verify
+from app.security.credentials import Caller, Scoped, narrowed, readable, verify
 from app.services import appeals, views
 from app.services.pagination import keyset, keyset_select, next_after, query_tag
 
@@ -158,9 +158,10 @@ async def chargebacks(
         "received_before": f.received_before,
     }
     query = _case_list_for(f, after=bool(cursor))
-    if caller.kind == "platform" and f.seller_id is not None:
-        caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
-    rows = await read_all(reader, query, caller, **params)
+    reader_as = await narrowed(reader, caller, f.seller_id)
+    if reader_as is None:
+        return views.page([], None)
+    rows = await read_all(reader, query, reader_as, **params)
     clock = views.CaseClock(settings, now)
     page = [views.chargeback_at(r, clock) for r in rows[:limit]]
     return views.page(page, next_after(rows, limit, f.updated_since, tag, f.sort))
@@ -294,10 +295,11 @@ async def orders(
         bool(cursor),
         f.updated_since is not None,
     )
-    if caller.kind == "platform" and f.seller_id is not None:
-        caller = Caller(kind="seller", principal_id=f.seller_id, actor=caller.actor, seller_id=f.seller_id)
+    reader_as = await narrowed(reader, caller, f.seller_id)
+    if reader_as is None:
+        return views.page([], None)
     found: dict[str, tuple[Any, list[_OrderCase]]] = {}
-    for row in await read_all(reader, _ORDER_LISTS[shape], caller, **params):
+    for row in await read_all(reader, _ORDER_LISTS[shape], reader_as, **params):
         _order, cases = found.setdefault(row.id, (row, []))
         if row.cb_id is not None:
             cases.append(_OrderCase(row.cb_id, row.cb_status, row.cb_respond_by, row.cb_amount_minor))

@@ -235,10 +235,20 @@ def test_other_sellers_order_and_chargeback_are_404_not_found(client: TestClient
     # The other seller's case was not accepted through the refused call.
     r = client.get(f"/v1/chargebacks/{other_case['id']}", headers=PLATFORM)
     assert r.json()["status"] == "needs_response"
-    # A seller's list holds only its own cases, whatever seller_id it asks for.
+    # A seller's list holds only its own cases: seller_id is a filter, and another seller's is empty.
     r = client.get(f"/v1/chargebacks?seller_id={other['id']}", headers=world.seller_headers)
     assert r.status_code == 200
+    assert r.json() == {"data": [], "next_cursor": None}
+    r = client.get(f"/v1/chargebacks?seller_id={world.seller['id']}", headers=world.seller_headers)
     assert [c["id"] for c in r.json()["data"]] == [own_case["id"]]
+    r = client.get(f"/v1/orders?seller_id={other['id']}", headers=world.seller_headers)
+    assert r.json() == {"data": [], "next_cursor": None}
+    r = client.get(f"/v1/orders?seller_id={world.seller['id']}", headers=world.seller_headers)
+    assert other_order["id"] not in [o["id"] for o in r.json()["data"]]
+    assert r.json()["data"], "the seller's own orders under its own id"
+    # An unknown key naming a seller is still a 401, never an empty page.
+    r = client.get(f"/v1/orders?seller_id={other['id']}", headers={"Authorization": "Bearer sk_unknown"})
+    assert_problem(r, 401, "invalid_credential")
     r = client.get(f"/v1/chargebacks?order_id={other_order['id']}", headers=world.seller_headers)
     assert r.status_code == 200
     assert r.json()["data"] == []
