@@ -76,7 +76,9 @@ def create_api_key(
     """Create an API key for a seller (the key is shown once).
 
     Only a hash of the key is stored: keep the `key` from this answer, which is never shown again
-    (the answer is `Cache-Control: no-store`). A seller may hold several keys, to rotate them.
+    (the answer is `Cache-Control: no-store`). A seller may hold several keys, to rotate them. An
+    idempotent replay repeats the answer with `key: null`, since the key cannot be read back: a
+    client that lost the first answer revokes that key (its `id` is in the replay) and creates another.
     """
     db = db_of(request)
     return create_once(
@@ -100,6 +102,17 @@ async def list_api_keys(seller_id: str, caller: PlatformCaller, request: Request
     """List a seller's API keys (without their secrets)."""
     db = db_of(request)
     return json_response(await reads.api_keys(db.loop_reader, caller, seller_id))
+
+
+@router.get(
+    "/{seller_id}/api-keys/{key_id}",
+    response_model=ApiKeyPublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_api_key(seller_id: str, key_id: str, caller: PlatformCaller, request: Request) -> Response:
+    """Get one of a seller's API keys (without its secret)."""
+    db = db_of(request)
+    return json_response(await reads.api_key(db.loop_reader, caller, seller_id, key_id))
 
 
 @router.delete(

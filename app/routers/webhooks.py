@@ -203,7 +203,9 @@ def rotate_webhook_secret(
     For 24 hours (`previous_secret_expires_at`) every delivery carries two signatures in
     `webhook-signature`, one per secret, so the receiver can switch to the new secret at any time in
     that window. Rotating again within the window retires the older secret at once. Send an
-    `Idempotency-Key` so a retried rotation does not rotate twice.
+    `Idempotency-Key` so a retried rotation does not rotate twice; its replay repeats the answer with
+    `secret: null`, since secrets cannot be read back (a client that lost the first answer rotates
+    again).
     """
     db = db_of(request)
     return create_once(

@@ -368,6 +368,20 @@ async def seller(reader: LoopReader, caller: Caller, seller_id: str) -> dict[str
     return views.seller(row)
 
 
+_SELLER_KEY = Scoped(
+    select(_KEYS).where(_KEYS.c.seller_id == bindparam("id"), _KEYS.c.id == bindparam("key_id")),
+    _KEYS.c.seller_id,
+)
+
+
+async def api_key(reader: LoopReader, caller: Caller, seller_id: str, key_id: str) -> dict[str, Any]:
+    found = has_prefix(key_id, "key")
+    row = await read_one(reader, _SELLER_KEY, caller, id=seller_id, key_id=key_id) if found else None
+    if row is None:
+        raise NotFound(f"API key {key_id} of seller {seller_id} does not exist.")
+    return views.api_key(row)
+
+
 async def api_keys(reader: LoopReader, caller: Caller, seller_id: str) -> list[dict[str, Any]]:
     await seller(reader, caller, seller_id)
     return [views.api_key(r) for r in await read_all(reader, _SELLER_KEYS, caller, id=seller_id)]

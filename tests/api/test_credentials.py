@@ -110,6 +110,25 @@ def test_new_api_key_is_shown_once_with_its_prefix(client: TestClient) -> None:
     assert listed[0]["revoked_at"] is None
 
 
+def test_new_api_key_location_reads_the_key_without_its_secret(client: TestClient, world: World) -> None:
+    seller = make_seller(client)
+    r = _create_key(client, seller["id"], "ERP staging")
+    created = r.json()
+    shown = client.get(r.headers["location"], headers=PLATFORM)
+    assert shown.status_code == 200, shown.text
+    assert shown.json() == {k: v for k, v in created.items() if k != "key"} | {"revoked_at": None}
+    assert created["key"] not in shown.text
+    client.delete(r.headers["location"], headers=PLATFORM)
+    assert client.get(r.headers["location"], headers=PLATFORM).json()["revoked_at"] is not None
+    # Through another seller, an unknown id, or a seller's own key: as for any resource.
+    r = client.get(f"/v1/sellers/{world.seller['id']}/api-keys/{created['id']}", headers=PLATFORM)
+    assert_problem(r, 404, "not_found")
+    r = client.get(f"/v1/sellers/{seller['id']}/api-keys/not-a-key", headers=PLATFORM)
+    assert_problem(r, 404, "not_found")
+    r = client.get(f"/v1/sellers/{seller['id']}/api-keys/{created['id']}", headers=world.seller_headers)
+    assert_problem(r, 403, "forbidden")
+
+
 def test_two_keys_of_one_seller_differ(client: TestClient) -> None:
     seller = make_seller(client)
     first, second = (_create_key(client, seller["id"]).json() for _ in range(2))
