@@ -334,13 +334,8 @@ class ApiRoute(APIRoute):
                 for gate in gates:
                     caller = await gate(request)
             try:
-                unknown = [name for name in request.query_params if name not in allowed]
-                if unknown:
-                    names = sorted(set(unknown))
-                    raise InvalidInput(
-                        "Unknown query parameter: " + ", ".join(names) + ".",
-                        errors=[FieldProblem(name, "unknown query parameter") for name in names],
-                    )
+                if request.query_params:
+                    _check_query(request, allowed)
                 if json_body and not _declares_json(request, missing=True) and await request.body():
                     raise UnsupportedMediaType(
                         "Send the body as JSON, with Content-Type: application/json.",
@@ -372,6 +367,24 @@ class ApiRouter(APIRouter):
 
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_query(request: Request, allowed: frozenset[str]) -> None:
+    """Unknown names and names given twice are refused: a typo or a second value in an ERP's filter
+    must not read as no filter, or as whichever value came last."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    unknown = sorted({name for name in names if name not in allowed})
+    if unknown:
+        raise InvalidInput(
+            "Unknown query parameter: " + ", ".join(unknown) + ".",
+            errors=[FieldProblem(name, "unknown query parameter") for name in unknown],
+        )
+    if len(names) != len(set(names)):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise InvalidInput(
+            "Query parameter given more than once: " + ", ".join(repeated) + ".",
+            errors=[FieldProblem(name, "given more than once") for name in repeated],
+        )
 
 
 def _declares_json(request: Request, missing: bool = False) -> bool:

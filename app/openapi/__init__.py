@@ -116,8 +116,9 @@ def _errors_as_problems(path: str, operation: dict[str, Any]) -> None:
     and a ``model=`` response also lists ``application/json``; neither is what clients receive.
     """
     responses = operation.setdefault("responses", {})
-    # What any route can answer: an unknown query parameter (422), an unparseable or oversized body
-    # (400, 413: the Edge middleware), too many requests (429), the database out of reach (503).
+    # What any route can answer: an unknown or repeated query parameter (422), an unparseable or
+    # oversized body (400, 413: the Edge middleware), too many requests (429), the database out of
+    # reach (503).
     _add_code(responses, "422", "validation_error")
     if "requestBody" in operation:
         _add_code(responses, "400", "malformed_json")

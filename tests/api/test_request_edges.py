@@ -162,6 +162,27 @@ def test_an_unknown_query_parameter_is_refused_by_name(client: TestClient, world
     assert named in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("/v1/chargebacks?limit=1&limit=3", "limit"),
+        ("/v1/chargebacks?status=needs_response&status=expired", "status"),
+        ("/v1/orders?cursor=a&limit=2&cursor=b", "cursor"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_refused_by_name(
+    client: TestClient, world: World, url: str, named: str
+) -> None:
+    r = client.get(url, headers=world.seller_headers)
+    body = assert_problem(r, 422, "validation_error")
+    assert [e["field"] for e in body["errors"]] == [named]
+    assert "more than once" in body["detail"]
+
+
+def test_a_query_parameter_given_twice_without_a_credential_is_401(client: TestClient) -> None:
+    assert_problem(client.get("/v1/chargebacks?limit=1&limit=3"), 401, "invalid_credential")
+
+
 def test_known_query_parameters_still_work(client: TestClient, world: World) -> None:
     make_case(client, world.order["id"])
     r = client.get("/v1/chargebacks?status=needs_response&limit=5", headers=world.seller_headers)
