@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.background import BackgroundTask
 
 from app.core.errors import error_responses
 from app.dependencies import AccountCaller, ApiRouter, IfMatch, db_of
@@ -41,13 +42,15 @@ _REAUTH = (e.ReauthenticationRequired, e.WrongPassword, e.RateLimited)
     openapi_extra=_PUBLIC,
 )
 def request_password_reset(request: Request, body: PasswordResetRequest) -> Response:
-    """Send a reset code to the account's email or phone (202 for any identifier)."""
+    """Send a reset code to the account's email or phone (202 for any identifier).
+
+    The answer goes before the accounts are looked up and the codes queued, so neither its body nor
+    its timing tells whether the identifier has an account.
+    """
     db = db_of(request)
-    with db.session() as session:
-        result = recovery.request_reset(
-            session, db.settings, db.auth, body.identifier, body.channel, client_address(request)
-        )
-    return json_response(result, status=202)
+    kind, value = recovery.limit_reset(db.auth, body.identifier, client_address(request))
+    send = BackgroundTask(recovery.send_reset, db.session, db.settings, db.auth, kind, value, body.channel)
+    return json_response({"status": "accepted"}, status=202, background=send)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from fastapi import Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
+from starlette.background import BackgroundTask
 
 from app.dependencies import Db
 from app.models.common import AwareTimestamp
@@ -72,12 +73,18 @@ def json_body(data: Any) -> bytes:
 
 
 def json_response(
-    data: Any, status: int = 200, version: int | None = None, headers: Mapping[str, str] | None = None
+    data: Any,
+    status: int = 200,
+    version: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    background: BackgroundTask | None = None,
 ) -> Response:
     all_headers = dict(headers or {})
     if version is not None:
         all_headers["ETag"] = f'"{version}"'
-    return Response(json_body(data), status_code=status, media_type=JSON, headers=all_headers)
+    return Response(
+        json_body(data), status_code=status, media_type=JSON, headers=all_headers, background=background
+    )
 
 
 UseCase = Callable[[Session, Reservation | None], Any]

@@ -9,6 +9,8 @@ ends every session of the account and tells the holder; it does not log anyone i
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -31,6 +33,7 @@ from app.services.auth import candidates, identifier_of, revoke_all
 from app.services.registrations import SENSITIVE
 
 Channel = Literal["email", "phone"]
+log = logging.getLogger("chargeback_desk.recovery")
 _LIVE = ("active", "pending_activation")
 
 
@@ -116,10 +119,9 @@ def send_code(
         )
 
 
-def request_reset(
-    session: Session, settings: Settings, auth: Auth, identifier: str, channel: Channel, client: str
-) -> dict[str, str]:
-    """Send a reset code to every live account the identifier names; the answer never differs."""
+def limit_reset(auth: Auth, identifier: str, client: str) -> tuple[str, str]:
+    """Count a reset request against its identifier and address (429 over either); the identifier
+    as looked up. Nothing here depends on whether the identifier has an account."""
     kind, value = identifier_of(identifier)
     wait = max(
         auth.limiter.hit("reset", f"{kind}:{value}", rate_limits.RESET_PER_IDENTIFIER),
@@ -127,6 +129,24 @@ def request_reset(
     )
     if wait:
         raise RateLimited("Too many reset requests; wait before trying again.", retry_after=wait)
+    return kind, value
+
+
+def send_reset(
+    sessions: Callable[[], Session], settings: Settings, auth: Auth, kind: str, value: str, channel: Channel
+) -> None:
+    """Send a reset code to every live account the identifier names, after the answer has gone:
+    its time then says nothing about whether there was any. A failure is logged, not answered."""
+    try:
+        with sessions() as session:
+            _send_reset(session, settings, auth, kind, value, channel)
+    except Exception:
+        log.exception("password reset codes not sent")
+
+
+def _send_reset(
+    session: Session, settings: Settings, auth: Auth, kind: str, value: str, channel: Channel
+) -> None:
     begin_write(session)
     now = utcnow()
     accounts = [a for a in candidates(session, kind, value) if a.status in _LIVE]
@@ -152,7 +172,6 @@ def request_reset(
             )
         send_code(session, settings, pairs[0][0], channel, "Reset your Chargeback Desk password", text, now)
     session.commit()
-    return {"status": "accepted"}
 
 
 def confirm_reset(

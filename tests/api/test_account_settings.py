@@ -3,14 +3,21 @@ SMTP and SMS receivers on loopback."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+from starlette.types import Message
 from time_machine import TimeMachineFixture
 
+from app.models.outbox import OutboxMessage
 from app.worker import Dispatcher
 from tests.api.conftest import PLATFORM, Mailbox, SmsGateway, assert_problem, make_case, make_key, make_order
 from tests.api.test_accounts import (  # noqa: F401 (the module's clock and settings fixtures apply here too)
@@ -62,6 +69,56 @@ def test_reset_answers_alike_for_any_identifier(client: TestClient, account: dic
     phone = client.post("/v1/auth/password-reset", json={"identifier": "+4915100000000", "channel": "phone"})
     assert known.status_code == unknown.status_code == phone.status_code == 202
     assert known.json() == unknown.json() == phone.json()
+
+
+def test_reset_answers_before_it_looks_the_identifier_up(
+    app: FastAPI, client: TestClient, account: dict[str, Any]
+) -> None:
+    """Its time cannot tell an identifier with an account from one without: the answer has gone
+    before the lookup, and the codes are queued after it."""
+
+    def resets_queued() -> int:
+        with Session(app.state.engine) as session:
+            query = select(func.count()).where(
+                col(OutboxMessage.recipient) == EMAIL,
+                col(OutboxMessage.subject) == "Reset your Chargeback Desk password",
+            )
+            return int(session.execute(query).scalar_one())
+
+    queued_when_answered: list[int] = []
+    answer: list[Message] = []
+    body = json.dumps({"identifier": EMAIL, "channel": "email"}).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/auth/password-reset",
+        "raw_path": b"/v1/auth/password-reset",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("203.0.113.9", 40000),
+        "server": ("testserver", 80),
+    }
+
+    async def call() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                queued_when_answered.append(await anyio.to_thread.run_sync(resets_queued))
+
+        await app(scope, receive, send)
+
+    anyio.run(call)
+    assert answer[0]["status"] == 202
+    assert queued_when_answered == [0]
+    assert resets_queued() == 1
 
 
 @pytest.mark.parametrize("channel", ["email", "phone"])
