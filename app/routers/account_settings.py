@@ -114,9 +114,10 @@ def confirm_email_change(body: CodeConfirm, caller: AccountCaller, request: Requ
     db = db_of(request)
     with db.session() as session:
         account_id = caller.require_account()
-        return json_response(
-            account_settings.confirm_change(session, db.settings, db.auth, account_id, "email_change", body)
+        public = account_settings.confirm_change(
+            session, db.settings, db.auth, account_id, "email_change", body
         )
+    return json_response(public, version=public["version"])
 
 
 @router.post(
@@ -144,9 +145,10 @@ def confirm_phone_change(body: CodeConfirm, caller: AccountCaller, request: Requ
     db = db_of(request)
     with db.session() as session:
         account_id = caller.require_account()
-        return json_response(
-            account_settings.confirm_change(session, db.settings, db.auth, account_id, "phone_change", body)
+        public = account_settings.confirm_change(
+            session, db.settings, db.auth, account_id, "phone_change", body
         )
+    return json_response(public, version=public["version"])
 
 
 @router.post(
@@ -191,6 +193,5 @@ def deactivate_me(body: Deactivate, caller: AccountCaller, request: Request) -> 
     """Deactivate the account with a reason and a fresh code; every session ends."""
     db = db_of(request)
     with db.session() as session:
-        return json_response(
-            account_settings.deactivate(session, db.settings, db.auth, caller.require_account(), body)
-        )
+        public = account_settings.deactivate(session, db.settings, db.auth, caller.require_account(), body)
+    return json_response(public, version=public["version"])

@@ -167,7 +167,8 @@ def activate_account(body: AccountActivate, request: Request) -> Response:
     """Activate the account with the token from the emailed link."""
     db = db_of(request)
     with db.session() as session:
-        return json_response(registrations.activate(session, db.auth, body))
+        public = registrations.activate(session, db.auth, body)
+    return json_response(public, version=public["version"])
 
 
 @router.post(

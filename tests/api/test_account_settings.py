@@ -281,6 +281,7 @@ def test_email_change_waits_for_the_code_and_tells_the_old_address(
     r = client.post("/v1/me/email-change/confirm", json={"code": code}, headers=bearer(token))
     assert r.status_code == 200, r.text
     assert r.json()["email"] == new
+    assert r.headers["ETag"] == f'"{r.json()["version"]}"'
     assert "Your email address was changed" in subjects(dispatcher, mailbox, EMAIL)
     assert login(client, new).status_code == 200
     assert_problem(login(client, EMAIL), 401, "invalid_credentials")
@@ -306,6 +307,7 @@ def test_phone_change_confirms_with_the_code_sent_to_the_new_number(
     r = client.post("/v1/me/phone-change/confirm", json={"code": code}, headers=bearer(token))
     assert r.status_code == 200, r.text
     assert r.json()["phone"] == "+4915127654321"
+    assert r.headers["ETag"] == f'"{r.json()["version"]}"'
     assert "Your phone number was changed" in subjects(dispatcher, mailbox, EMAIL)
     bad = client.post("/v1/me/phone-change", json={"new_phone": "123"}, headers=bearer(token))
     assert_problem(bad, 422, "invalid_phone")
@@ -350,6 +352,7 @@ def test_deactivation_needs_a_fresh_code_and_ends_everything(
     )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "deactivated"
+    assert r.headers["ETag"] == f'"{r.json()["version"]}"'
     assert_problem(client.get("/v1/me", headers=headers), 401, "invalid_credential")
     assert_problem(
         client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}),

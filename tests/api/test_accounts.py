@@ -134,6 +134,7 @@ def test_registration_to_login_end_to_end(
     r = client.post("/v1/accounts/activate", json={"token": activation_token(dispatcher, mailbox)})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "active"
+    assert r.headers["ETag"] == f'"{r.json()["version"]}"'
 
     for identifier in (EMAIL, "MIA.Schmidt@Example.com", PHONE, E164, account["member_id"]):
         r = login(client, identifier)
