@@ -20,7 +20,9 @@ _AUTH = (e.InvalidCredential, e.Forbidden)
     "",
     status_code=201,
     response_model=SellerPublic,
-    responses=error_responses(*_AUTH, e.WeakPassword, e.IdempotencyKeyReused, e.IdempotencyInProgress),
+    responses=error_responses(
+        *_AUTH, e.WeakPassword, e.EmailNotAllowed, e.IdempotencyKeyReused, e.IdempotencyInProgress
+    ),
     openapi_extra=sends(201, "Location"),
 )
 def create_seller(
@@ -29,7 +31,11 @@ def create_seller(
     body: SellerCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Create a seller (and, with `owner_password`, its owner account)."""
+    """Create a seller (and, with `owner_password`, its owner account).
+
+    The owner account is also a buyer account, so with `owner_password` the email follows the buyer
+    rules: an address built on a marketplace brand name is `email_not_allowed`.
+    """
     db = db_of(request)
     # The owner's password enters the idempotency record only as a keyed digest.
     fingerprint = body.model_copy(

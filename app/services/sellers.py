@@ -18,7 +18,7 @@ from app.models.account import Account
 from app.models.seller import ApiKey, ApiKeyCreate, Seller, SellerCreate
 from app.security.accounts import Auth
 from app.security.api_keys import generate_api_key
-from app.services import views
+from app.services import contacts, views
 from app.services.idempotency import Reservation
 from app.services.registrations import member_id
 
@@ -32,8 +32,11 @@ def create_seller(
 ) -> dict[str, Any]:
     """A seller; with ``owner_password`` also its owner account (active: the platform vouches for it)."""
     hashed = None
+    owner_email = data.email
     if data.owner_password is not None:
         assert auth is not None, "an owner account needs the account security context"
+        # The owner account is a buyer account too: its address follows the buyer's rules (the brands).
+        owner_email, _ = contacts.parse_email(data.email)
         password = normalise_password(data.owner_password)
         check_password(
             password,
@@ -58,8 +61,8 @@ def create_seller(
         owner = Account(
             id=new_id("acct"),
             member_id=member_id(session),
-            email=data.email,
-            email_key=email_key(data.email),
+            email=owner_email,
+            email_key=email_key(owner_email),
             country=data.country,
             password_hash=hashed,
             status="active",

@@ -408,6 +408,25 @@ def test_seller_owner_password_follows_the_policy_and_stays_out_of_idempotency(c
     assert_problem(changed, 422, "idempotency_key_reused")
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "owner@taobao.com",
+        "\uff21\uff2c\uff29\uff22\uff21\uff22\uff21@shop.example",  # full-width ALIBABA
+        "ali.express@shop.example",
+    ],
+)
+def test_a_seller_owner_account_follows_the_buyer_email_rules(client: TestClient, email: str) -> None:
+    body = {"name": "Brand Shop", "email": email, "country": "DE", "owner_password": PASSWORD}
+    assert_problem(client.post("/v1/sellers", json=body, headers=PLATFORM), 422, "email_not_allowed", "email")
+    # Nothing was created: without an owner account, the platform may still onboard the seller.
+    plain = client.post(
+        "/v1/sellers", json={k: v for k, v in body.items() if k != "owner_password"}, headers=PLATFORM
+    )
+    assert plain.status_code == 201, plain.text
+    assert plain.json()["account_id"] is None
+
+
 def test_a_login_older_than_five_minutes_needs_the_password_to_change_contacts_or_bindings(
     client: TestClient, account: dict[str, Any], time_machine: TimeMachineFixture
 ) -> None:
