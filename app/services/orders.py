@@ -11,6 +11,7 @@ from app.core.clock import utcnow
 from app.core.db import begin_write
 from app.core.ids import new_id
 from app.domain.errors import Conflict, FieldProblem, NotFound
+from app.models.account import Account
 from app.models.order import Order, OrderCreate
 from app.models.seller import Seller
 from app.services import views
@@ -33,6 +34,12 @@ def create(session: Session, data: OrderCreate, reservation: Reservation | None 
     begin_write(session)
     if session.get(Seller, data.seller_id) is None:
         raise NotFound(f"Seller {data.seller_id} does not exist.")
+    if data.buyer_account_id is not None and session.get(Account, data.buyer_account_id) is None:
+        # An order of an unknown buyer would never reach anyone's personal centre.
+        raise NotFound(
+            f"Account {data.buyer_account_id} does not exist.",
+            errors=[FieldProblem("buyer_account_id", "no such account")],
+        )
     now = utcnow()
     # placed_at is passed as itself: model_dump() would turn it into its RFC 3339 text.
     fields = data.model_dump(exclude={"placed_at"})

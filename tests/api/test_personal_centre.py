@@ -110,6 +110,15 @@ def test_my_orders_lists_only_mine_newest_first_with_case_status(
     assert [o["external_ref"] for o in leo] == ["SO-2"]
 
 
+def test_an_order_for_an_unknown_buyer_account_is_404_and_not_created(client: TestClient) -> None:
+    seller = make_seller(client)
+    body = {"seller_id": seller["id"], "amount_minor": 1000, "currency": "EUR", "external_ref": "SO-X"}
+    r = client.post("/v1/orders", json=body | {"buyer_account_id": "acct_nonexistent"}, headers=PLATFORM)
+    assert_problem(r, 404, "not_found", "buyer_account_id")
+    # Nothing was half-created: the same external reference is still free.
+    assert client.post("/v1/orders", json=body, headers=PLATFORM).status_code == 201
+
+
 def test_my_orders_pages_by_cursor(
     client: TestClient, buyers: Buyers, time_machine: TimeMachineFixture
 ) -> None:
