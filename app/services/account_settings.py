@@ -16,6 +16,7 @@ from app.domain.email_policy import email_key
 from app.domain.errors import (
     FieldProblem,
     InvalidCode,
+    InvalidInput,
     NotFound,
     RateLimited,
     ReauthenticationRequired,
@@ -263,6 +264,11 @@ def send_verification_code(
     """A fresh code to confirm a sensitive action (today: deactivation)."""
     begin_write(session)
     account = _account(session, account_id)
+    if data.channel == "phone" and not account.phone:
+        raise InvalidInput(
+            "This account has no phone number: ask for the code by email.",
+            errors=[FieldProblem("channel", "the account has no phone number")],
+        )
     _limit(auth, account.id)
     now = utcnow()
     code = issue_code(session, auth, account, data.purpose, now)
