@@ -143,6 +143,13 @@ class RateLimiter:
             return self.hit(scope, key, rate)
         return await to_thread.run_sync(self.hit, scope, key, rate, limiter=self._threads)
 
+    async def clear_async(self, scope: str, key: str, rate: str) -> None:
+        """``clear`` from the event loop: inline in memory, in a thread of the limiter's own for Redis."""
+        if self._memory is not None:
+            self.clear(scope, key, rate)
+        else:
+            await to_thread.run_sync(self.clear, scope, key, rate, limiter=self._threads)
+
     def clear(self, scope: str, key: str, rate: str) -> None:
         """Forget the attempts counted for ``key`` under ``scope`` at ``rate``."""
         if self._memory is not None:

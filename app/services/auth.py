@@ -153,7 +153,10 @@ async def login(
     # A success clears the identifier's count and its own account's, never another account's that
     # shares the identifier: logging in to one's own account must not reset a guess at someone else's.
     clearing = [k for k in [key, *(_throttle_key("account", i) for i in ids)] if k in throttled]
-    return await to_thread.run_sync(_conclude, sessions, auth, failing, clearing, ids, rehash, now)
+    pair = await to_thread.run_sync(_conclude, sessions, auth, failing, clearing, ids, rehash, now)
+    # A login proves the password: the count of checks against it (a stolen session's guesses) starts over.
+    await auth.limiter.clear_async("password-check", ids[0], rate_limits.PASSWORD_CHECK_PER_ACCOUNT)
+    return pair
 
 
 async def _throttled(reader: LoopReader, keys: list[str], now: datetime) -> list[str]:

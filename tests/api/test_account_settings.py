@@ -473,3 +473,18 @@ def test_the_current_password_cannot_be_guessed_through_the_settings(
     assert int(answers[10].headers["retry-after"]) > 0
     right = client.post("/v1/me/password", json=body | {"current_password": PASSWORD}, headers=headers)
     assert_problem(right, 429, "rate_limited")  # still counted: a right guess does not slip through
+
+
+def test_a_login_lets_the_holder_check_the_password_again_after_a_stolen_sessions_guesses(
+    client: TestClient, account: dict[str, Any]
+) -> None:
+    stolen = bearer(login(client).json()["access_token"])
+    body = {"current_password": "a wrong guess of the password", "new_password": NEW_PASSWORD}
+    for _ in range(11):
+        client.post("/v1/me/password", json=body, headers=stolen)
+    assert_problem(client.post("/v1/me/password", json=body, headers=stolen), 429, "rate_limited")
+    # The holder logs in (the password proved) and changes it; the other sessions end.
+    holder = bearer(login(client).json()["access_token"])
+    right = client.post("/v1/me/password", json=body | {"current_password": PASSWORD}, headers=holder)
+    assert right.status_code == 200, right.text
+    assert_problem(client.get("/v1/me", headers=stolen), 401, "invalid_credential")
