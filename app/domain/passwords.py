@@ -24,6 +24,10 @@ Decisions, in one place:
   step (``"abcdefghijklmnop"``, ``"zyxwvutsrqponml"``); among digits ``9``→``0`` (and ``0``→``9``
   when falling) continues the run, so ``"1234567890123456"`` counts. Keyboard rows are left to the
   blocklist.
+* Guessable: what the rules above miss but an attacker's tools try first (a common password
+  repeated or padded with a run, keyboard walks, l33t spellings), judged by zxcvbn, whose frequency
+  lists are also the blocklist: fewer than 10^8 estimated guesses (its score below 3) is refused, for
+  the password as typed and without its spaces and punctuation ("letmein letmein!").
 * Context words: a password that contains one of :data:`BRAND_WORDS` in any case or disguise (their
   skeletons, as for email addresses) is refused, the brand named in the reason. The caller's words of
   at least 4 characters (email local part, username, member id) may appear in a longer password: only
@@ -35,8 +39,11 @@ Decisions, in one place:
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Container, Iterable
+
+from zxcvbn import zxcvbn
 
 from app.domain.email_policy import skeleton
 from app.domain.errors import FieldProblem, WeakPassword
@@ -61,8 +68,11 @@ MIN_DISTINCT_CHARS = 4
 MAX_REPEATED_UNIT = 4
 MIN_CONTEXT_WORD_CHARS = 4
 MIN_CHARS_BESIDES_CONTEXT = 8
+MIN_GUESSES_LOG10 = 8  # zxcvbn's score 3 and up
+ZXCVBN_MAX_CHARS = 72  # what zxcvbn estimates; a longer password is judged by its start
 
 _EMAIL_SEPARATORS = str.maketrans(dict.fromkeys("._-+", " "))
+_SEPARATORS = re.compile(r"[\s\W_]+")
 
 
 def normalise_password(password: str) -> str:
@@ -97,6 +107,7 @@ def check_password(
         or _pattern_problem(folded)
         or _brand_problem(normalised)
         or _context_problem(folded, context)
+        or _guessable_problem(folded, min_length)
     )
     if reason is not None:
         raise WeakPassword(f"The password {reason}.", errors=[FieldProblem(field, reason)])
@@ -141,6 +152,16 @@ def _pattern_problem(folded: str) -> str | None:
         return "is a run of consecutive characters"
     if any(_has_period(folded, unit) for unit in range(1, MAX_REPEATED_UNIT + 1)):
         return "repeats a short pattern"
+    return None
+
+
+def _guessable_problem(folded: str, min_length: int) -> str | None:
+    # zxcvbn counts an unknown character as 10 guesses: below 8 characters (with MFA) 10^8 is unreachable.
+    floor = min(MIN_GUESSES_LOG10, min_length - 1)
+    # Also without its spaces and punctuation: "letmein letmein!" is one word said twice.
+    forms = {folded[:ZXCVBN_MAX_CHARS], _SEPARATORS.sub("", folded)[:ZXCVBN_MAX_CHARS]}
+    if any(form and zxcvbn(form)["guesses_log10"] < floor for form in forms):
+        return "is easy to guess: a common password repeated or padded, a keyboard pattern or a sequence"
     return None
 
 
