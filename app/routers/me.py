@@ -112,6 +112,18 @@ async def list_payment_accounts(
     return json_response(page)
 
 
+@router.get(
+    "/payment-accounts/{payment_account_id}",
+    response_model=PaymentAccountPublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_payment_account(payment_account_id: str, caller: AccountCaller, request: Request) -> Response:
+    """Get one of this account's bound payment accounts (404 once unbound)."""
+    db = db_of(request)
+    found = await buyer_reads.payment_account(db.loop_reader, caller.require_account(), payment_account_id)
+    return json_response(found)
+
+
 @router.delete(
     "/payment-accounts/{payment_account_id}",
     status_code=204,
@@ -182,6 +194,17 @@ async def list_favourites(
     want = buyer_reads.Page(limit, cursor, updated_since)
     page = await buyer_reads.favourites(db.loop_reader, db.settings, caller.require_account(), want)
     return json_response(page)
+
+
+@router.get(
+    "/favourites/{favourite_id}",
+    response_model=FavouritePublic,
+    responses=error_responses(*_AUTH, e.NotFound, validation=False),
+)
+async def get_favourite(favourite_id: str, caller: AccountCaller, request: Request) -> Response:
+    """Get one of this account's favourite products."""
+    db = db_of(request)
+    return json_response(await buyer_reads.favourite(db.loop_reader, caller.require_account(), favourite_id))
 
 
 @router.delete(

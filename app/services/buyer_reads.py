@@ -114,7 +114,34 @@ async def payment_accounts(
     )
 
 
+_PAYMENT_ACCOUNT = select(_PAYMENT_ACCOUNTS).where(
+    _PAYMENT_ACCOUNTS.c.id == bindparam("id"),
+    _PAYMENT_ACCOUNTS.c.account_id == bindparam("account_id"),
+    _PAYMENT_ACCOUNTS.c.unbound_at.is_(None),
+)
+
+
+async def payment_account(reader: LoopReader, account_id: str, payment_account_id: str) -> dict[str, Any]:
+    """One of the account's bound payment accounts (an unbound one is gone, as from the list)."""
+    params = {"id": payment_account_id, "account_id": account_id}
+    row = await reader.one(_PAYMENT_ACCOUNT, params) if has_prefix(payment_account_id, "pay") else None
+    if row is None:
+        raise NotFound(f"Payment account {payment_account_id} does not exist.")
+    return views.payment_account(row)
+
+
 _MY_FAVOURITES = _owned(_FAVOURITES, "account_id", "created_at")
+_FAVOURITE = select(_FAVOURITES).where(
+    _FAVOURITES.c.id == bindparam("id"), _FAVOURITES.c.account_id == bindparam("account_id")
+)
+
+
+async def favourite(reader: LoopReader, account_id: str, favourite_id: str) -> dict[str, Any]:
+    params = {"id": favourite_id, "account_id": account_id}
+    row = await reader.one(_FAVOURITE, params) if has_prefix(favourite_id, "fav") else None
+    if row is None:
+        raise NotFound(f"Favourite {favourite_id} does not exist.")
+    return views.favourite(row)
 
 
 async def favourites(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:

@@ -73,9 +73,13 @@ def test_bind_list_unbind_keeps_only_the_masked_ref(client: TestClient, app: Fas
     assert "mia.schmidt" not in stored.lower()
     assert "13800138000" not in stored
 
+    assert client.get(f"{PATH}/{email['id']}", headers=mia).json() == email  # its Location
+    leo = buyer("leo@example.com")
+    assert_problem(client.get(f"{PATH}/{email['id']}", headers=leo), 404, "not_found")
     r = client.delete(f"{PATH}/{email['id']}", headers=mia)
     assert r.status_code == 204, r.text
     assert client.get(PATH, headers=mia).json()["data"] == [phone]
+    assert_problem(client.get(f"{PATH}/{email['id']}", headers=mia), 404, "not_found")
     assert_problem(client.delete(f"{PATH}/{email['id']}", headers=mia), 404, "not_found")
 
 

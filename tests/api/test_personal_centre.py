@@ -167,8 +167,11 @@ def test_favourites_add_list_remove(client: TestClient, buyers: Buyers) -> None:
     assert cup["note"] is None
 
     assert client.get("/v1/me/favourites", headers=mia).json() == {"data": [cup, teapot], "next_cursor": None}
+    assert client.get(f"/v1/me/favourites/{teapot['id']}", headers=mia).json() == teapot  # its Location
+    assert_problem(client.get(f"/v1/me/favourites/{teapot['id']}", headers=buyers.leo_auth), 404, "not_found")
     r = client.delete(f"/v1/me/favourites/{teapot['id']}", headers=mia)
     assert r.status_code == 204, r.text
+    assert_problem(client.get(f"/v1/me/favourites/{teapot['id']}", headers=mia), 404, "not_found")
     assert client.get("/v1/me/favourites", headers=mia).json()["data"] == [cup]
     assert_problem(client.delete(f"/v1/me/favourites/{teapot['id']}", headers=mia), 404, "not_found")
     # Removed, it may be added again.
