@@ -75,6 +75,12 @@ def _tell(session: Session, settings: Settings, account: Account, subject: str, 
     )
 
 
+def _tell_old_phone(session: Session, account: Account, text: str) -> None:
+    """The number being replaced hears of it too: it may be the only contact its holder still has."""
+    if account.phone:
+        outbox.enqueue(session, channel="sms", recipient=account.phone, body=text, now=utcnow())
+
+
 def update_profile(
     session: Session, account_id: str, data: AccountUpdate, if_match: int | None = None
 ) -> dict[str, Any]:
@@ -139,6 +145,12 @@ def start_change(
             f"Someone asked to change your account's phone number to {mask_ref(new_phone)}. Nothing "
             "changes until the code sent there is confirmed. If this was not you, change your password.",
         )
+        _tell_old_phone(
+            session,
+            account,
+            f"Chargeback Desk: someone asked to replace this number on your account with "
+            f"{mask_ref(new_phone)}. If this was not you, change your password.",
+        )
     session.commit()
     return {"status": "code_sent"}
 
@@ -171,6 +183,12 @@ def confirm_change(
         )
     else:
         old_phone = account.phone
+        _tell_old_phone(
+            session,
+            account,
+            f"Chargeback Desk: this number was replaced on your account by {mask_ref(token.target)}. "
+            "If this was not you, contact support at once.",
+        )
         account.phone = token.target
         _tell(
             session,

@@ -309,6 +309,13 @@ def test_phone_change_confirms_with_the_code_sent_to_the_new_number(
     assert r.json()["phone"] == "+4915127654321"
     assert r.headers["ETag"] == f'"{r.json()["version"]}"'
     assert "Your phone number was changed" in subjects(dispatcher, mailbox, EMAIL)
+    # The number being replaced was told when the change was asked for and when it was made.
+    to_old = [b["text"] for b in sms_gateway.bodies if b["to"] == E164]
+    assert [("replace this number" in t, "was replaced" in t) for t in to_old[-2:]] == [
+        (True, False),
+        (False, True),
+    ]
+    assert all(code not in t for t in to_old)
     bad = client.post("/v1/me/phone-change", json={"new_phone": "123"}, headers=bearer(token))
     assert_problem(bad, 422, "invalid_phone")
 
