@@ -167,7 +167,11 @@ def _pending(session: Session, registration_id: str, now: datetime) -> Registrat
         reg = session.get(Registration, registration_id, with_for_update=True)
     if reg is None:
         raise NotFound(f"Registration {registration_id} does not exist.")
-    if reg.status == "completed" or now > reg.expires_at:
+    if reg.status == "completed":
+        raise RegistrationExpired(
+            "This registration is complete and its account exists: activate it from the emailed link."
+        )
+    if now > reg.expires_at:
         raise RegistrationExpired("This registration has ended; register again.")
     if max(reg.email_code_tries, reg.phone_code_tries) >= rules.CODE_MAX_TRIES:
         raise RegistrationExpired("Too many wrong codes: this registration is void; register again.")

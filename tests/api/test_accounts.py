@@ -130,6 +130,10 @@ def test_registration_to_login_end_to_end(
     assert account["status"] == "pending_activation"
     assert re.fullmatch(r"M\d{10}", account["member_id"])
     assert_problem(login(client), 403, "account_not_active")
+    again = client.post(
+        f"/v1/registrations/{reg['id']}/complete", json={"accept_terms": True, "terms_version": "2026-11"}
+    )
+    assert "activate it from the emailed link" in assert_problem(again, 410, "registration_expired")["detail"]
 
     r = client.post("/v1/accounts/activate", json={"token": activation_token(dispatcher, mailbox)})
     assert r.status_code == 200, r.text
