@@ -81,7 +81,7 @@ def create_registration(
     return create_once(
         request,
         db,
-        registrations.anonymous(client_address(request)),
+        registrations.ANONYMOUS,
         idempotency_key,
         fingerprint,
         lambda session, r: registrations.register(
@@ -149,7 +149,7 @@ def complete_registration(
     return create_once(
         request,
         db,
-        registrations.anonymous(client_address(request)),
+        registrations.ANONYMOUS,
         idempotency_key,
         body,
         lambda session, r: registrations.complete(session, db.settings, db.auth, registration_id, body, r),

@@ -58,9 +58,10 @@ _ALREADY = (
 )
 
 
-def anonymous(client: str) -> Caller:
-    """Whom a public request's idempotency key belongs to: its client address."""
-    return Caller(kind="account", principal_id=f"anon:{client}", actor="anonymous")
+ANONYMOUS = Caller(kind="account", principal_id="anonymous", actor="anonymous")
+"""Whom a public request's idempotency key belongs to: one scope, whatever the address, so that a
+retry from another network (a phone leaving Wi-Fi) replays. A replay needs the same body, password
+included (as a digest), or the registration's own id in the path: only the registrant has them."""
 
 
 def _digest(auth: Auth, registration_id: str, channel: Channel, code: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from argon2 import extract_parameters
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
@@ -553,7 +554,9 @@ def test_concurrent_first_failures_are_all_counted(client: TestClient) -> None:
     assert_problem(login(client, "nobody.yet@example.com"), 429, "rate_limited")
 
 
-def test_a_registration_retried_with_another_password_is_another_body(client: TestClient) -> None:
+def test_a_registration_retried_with_another_password_is_another_body(
+    client: TestClient, app: FastAPI
+) -> None:
     headers = {"Idempotency-Key": "signup-1"}
     body = {"country": "DE", "email": EMAIL, "phone": PHONE, "password": PASSWORD}
     first = client.post("/v1/registrations", json=body, headers=headers)
@@ -565,3 +568,8 @@ def test_a_registration_retried_with_another_password_is_another_body(client: Te
         "/v1/registrations", json=body | {"password": "another long passphrase here"}, headers=headers
     )
     assert_problem(other, 422, "idempotency_key_reused")
+    # A retry from another address (the phone left the Wi-Fi) is the same request: one registration.
+    elsewhere = TestClient(app, raise_server_exceptions=False, client=("198.51.100.77", 40000))
+    moved = elsewhere.post("/v1/registrations", json=body, headers=headers)
+    assert (moved.status_code, moved.headers["idempotent-replayed"]) == (201, "true")
+    assert moved.json() == first.json()
