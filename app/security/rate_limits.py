@@ -89,7 +89,8 @@ class MemoryWindows:
 
     def clear(self, key: str, window: int) -> None:
         with self._lock:
-            self._keys.get(window, OrderedDict()).pop(key, None)
+            if window in self._keys:
+                self._keys[window].pop(key, None)
 
     def __len__(self) -> int:
         """Keys held: those hit within their window, and at most a few stale ones not yet reached."""

@@ -114,34 +114,38 @@ async def payment_accounts(
     )
 
 
-_PAYMENT_ACCOUNT = select(_PAYMENT_ACCOUNTS).where(
-    _PAYMENT_ACCOUNTS.c.id == bindparam("id"),
-    _PAYMENT_ACCOUNTS.c.account_id == bindparam("account_id"),
-    _PAYMENT_ACCOUNTS.c.unbound_at.is_(None),
-)
+def _one_owned(table: Table, *where: ColumnElement[bool]) -> AnySelect:
+    return select(table).where(
+        table.c.id == bindparam("id"), table.c.account_id == bindparam("account_id"), *where
+    )
+
+
+async def _mine(
+    reader: LoopReader, statement: AnySelect, account_id: str, item_id: str, prefix: str, name: str
+) -> Any:
+    """One row of the account's, or 404 (another account's reads as missing)."""
+    params = {"id": item_id, "account_id": account_id}
+    row = await reader.one(statement, params) if has_prefix(item_id, prefix) else None
+    if row is None:
+        raise NotFound(f"{name} {item_id} does not exist.")
+    return row
+
+
+# An unbound payment account is gone, as from the list.
+_PAYMENT_ACCOUNT = _one_owned(_PAYMENT_ACCOUNTS, _PAYMENT_ACCOUNTS.c.unbound_at.is_(None))
 
 
 async def payment_account(reader: LoopReader, account_id: str, payment_account_id: str) -> dict[str, Any]:
-    """One of the account's bound payment accounts (an unbound one is gone, as from the list)."""
-    params = {"id": payment_account_id, "account_id": account_id}
-    row = await reader.one(_PAYMENT_ACCOUNT, params) if has_prefix(payment_account_id, "pay") else None
-    if row is None:
-        raise NotFound(f"Payment account {payment_account_id} does not exist.")
+    row = await _mine(reader, _PAYMENT_ACCOUNT, account_id, payment_account_id, "pay", "Payment account")
     return views.payment_account(row)
 
 
 _MY_FAVOURITES = _owned(_FAVOURITES, "account_id", "created_at")
-_FAVOURITE = select(_FAVOURITES).where(
-    _FAVOURITES.c.id == bindparam("id"), _FAVOURITES.c.account_id == bindparam("account_id")
-)
+_FAVOURITE = _one_owned(_FAVOURITES)
 
 
 async def favourite(reader: LoopReader, account_id: str, favourite_id: str) -> dict[str, Any]:
-    params = {"id": favourite_id, "account_id": account_id}
-    row = await reader.one(_FAVOURITE, params) if has_prefix(favourite_id, "fav") else None
-    if row is None:
-        raise NotFound(f"Favourite {favourite_id} does not exist.")
-    return views.favourite(row)
+    return views.favourite(await _mine(reader, _FAVOURITE, account_id, favourite_id, "fav", "Favourite"))
 
 
 async def favourites(reader: LoopReader, settings: Settings, account_id: str, want: Page) -> dict[str, Any]:

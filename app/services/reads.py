@@ -375,8 +375,8 @@ _SELLER_KEY = Scoped(
 
 
 async def api_key(reader: LoopReader, caller: Caller, seller_id: str, key_id: str) -> dict[str, Any]:
-    found = has_prefix(key_id, "key")
-    row = await read_one(reader, _SELLER_KEY, caller, id=seller_id, key_id=key_id) if found else None
+    is_key = has_prefix(key_id, "key")
+    row = await read_one(reader, _SELLER_KEY, caller, id=seller_id, key_id=key_id) if is_key else None
     if row is None:
         raise NotFound(f"API key {key_id} of seller {seller_id} does not exist.")
     return views.api_key(row)

@@ -11,7 +11,6 @@ from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.db import begin_write
 from app.core.ids import new_id
-from app.domain.email_policy import email_key
 from app.domain.errors import NotFound
 from app.domain.passwords import check_password, context_words, normalise_password
 from app.models.account import Account
@@ -32,11 +31,10 @@ def create_seller(
 ) -> dict[str, Any]:
     """A seller; with ``owner_password`` also its owner account (active: the platform vouches for it)."""
     hashed = None
-    owner_email = data.email
     if data.owner_password is not None:
         assert auth is not None, "an owner account needs the account security context"
         # The owner account is a buyer account too: its address follows the buyer's rules (the brands).
-        owner_email, _ = contacts.parse_email(data.email)
+        owner_email, owner_key = contacts.parse_email(data.email)
         password = normalise_password(data.owner_password)
         check_password(
             password,
@@ -62,7 +60,7 @@ def create_seller(
             id=new_id("acct"),
             member_id=member_id(session),
             email=owner_email,
-            email_key=email_key(owner_email),
+            email_key=owner_key,
             country=data.country,
             password_hash=hashed,
             status="active",
